@@ -13,8 +13,9 @@ from typing import Any, Protocol
 import torch
 from torch.utils.data import Dataset
 
+from transferkit.config import ModelSettings, RunConfig
 from transferkit.transfer.model import TransferModel
-from transferkit.zoo.backbone import Backbone
+from transferkit.zoo.backbone import Backbone, DataConfig
 
 
 @dataclass
@@ -44,11 +45,11 @@ class Task(Protocol):
     name: str  # "classify", "detect", "segment", "instance"
     monitor: str  # metric key used for early stopping and the best checkpoint (higher is better)
 
-    def build_model(self, backbone: Backbone, num_classes: int, options: dict) -> TransferModel:
-        """Put new layers on ``backbone`` for ``num_classes``; ``options`` holds head settings."""
+    def build_model(self, backbone: Backbone, num_classes: int, model: ModelSettings) -> TransferModel:
+        """Put new layers on ``backbone`` for ``num_classes`` as ``model`` (head, detector…) says."""
 
-    def load_data(self, data: Any, backbone_data_config: Any, train_options: Any) -> DataSplits:
-        """Read the data set described by the data config, with transforms for the backbone."""
+    def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
+        """Read the data set of ``cfg.data`` with transforms for the backbone's ``data_config``."""
 
     def collate(self, samples: list[Any]) -> Any:
         """Batch samples for a DataLoader."""
@@ -61,3 +62,14 @@ class Task(Protocol):
 
     def make_metrics(self, class_names: list[str]) -> Metrics:
         """A fresh metric accumulator."""
+
+
+# Optional task hooks, looked up with getattr by the CLI and API (a task that lacks one says so):
+#   predict_paths(run: "RunHandle", paths: list[Path], options: dict) -> list[dict]
+#       predictions for image files; options carry top_k / draw_dir / score_threshold.
+#   write_predictions(predictions: list[dict], out: Path) -> Path
+#       JSON / CSV (classify), COCO results JSON (detect, instance), index PNG folder (segment).
+#   evaluate_predictions(data_path: Path, predictions: Path, options: dict) -> dict
+#       score a predictions file made by any tool against ground truth (flat snake_case keys).
+#   demo(out_dir: Path, quiet: bool) -> list[dict]
+#       the built-in demo of the task: pretrained vs random init, one row per run.

@@ -1,0 +1,181 @@
+"""Reading images: every mode PIL opens becomes 8-bit RGB, and bad files name their path.
+
+Rules of :func:`load_image_rgb`, applied in this order:
+
+* EXIF orientation is applied first (``ImageOps.exif_transpose``), so a phone photo stored sideways
+  reaches the model upright, the way every viewer shows it.
+* Transparency (RGBA, LA, PA, and palette or grayscale images with a transparent colour) is
+  composited on **white**. Dropping the alpha channel instead would expose whatever colour the
+  encoder left under transparent pixels (often black or noise), which differs from file to file.
+* High bit depth is scaled, never clipped: 16-bit samples (``I;16*``, and ``I`` images whose values
+  fit 0..65535) map 0..65535 onto 0..255; ``I`` images with wider values are stretched from their
+  own min to max; float (``F``) images in 0..1 are multiplied by 255, others stretched min to max.
+  ``I`` images whose values all fit 0..255 are taken as 8-bit data.
+* Everything else (L, 1, P, CMYK, YCbCr, LAB, HSV …) goes through PIL's own ``convert("RGB")``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from transferkit.errors import DatasetError
+
+# Extensions treated as images when scanning folders (lower case). Anything else is ignored and
+# counted; a file with one of these extensions that does not decode is a bad image.
+IMAGE_EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+    ".pbm",
+    ".pnm",
+)
+
+# Decoding errors PIL raises for corrupt, truncated or unsupported files.
+_DECODE_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+
+_WHITE = (255, 255, 255)
+_EXIF_ORIENTATION = 0x0112
+_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
+
+
+def is_image_file(path: str | Path) -> bool:
+    """Whether ``path`` has an image extension (case-insensitive)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def load_image_rgb(path: str | Path) -> Image.Image:
+    """Open ``path`` and return an 8-bit RGB image, upright, alpha composited on white.
+
+    Raises :class:`DatasetError` naming the path for missing, zero-byte, corrupt or truncated
+    files. See the module documentation for the conversion rules.
+    """
+    with _decoding(path), open(path, "rb") as f:
+        # Opening the file ourselves closes it even for multi-frame formats PIL keeps open.
+        im = Image.open(f)
+        im.load()
+        ImageOps.exif_transpose(im, in_place=True)
+        return to_rgb(im)
+
+
+def inspect_image(path: str | Path) -> tuple[int, int]:
+    """Decode ``path`` fully once and return its upright ``(width, height)``.
+
+    ``Image.verify`` is not enough: it does not notice a truncated JPEG. A full decode does, and
+    JPEGs decode at reduced scale (``draft``) which still reads every byte of the entropy-coded
+    data, so truncation is caught at a fraction of the cost of a full-size decode.
+    Raises :class:`DatasetError` naming the path, like :func:`load_image_rgb`.
+    """
+    with _decoding(path), open(path, "rb") as f:
+        im = Image.open(f)
+        size = oriented_size(im)
+        w, h = im.size
+        im.draft(None, (max(w // 8, 1), max(h // 8, 1)))
+        im.load()
+        return size
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Convert an opened image of any mode to 8-bit RGB (rules in the module documentation)."""
+    mode = im.mode
+    if mode.startswith("I") or mode == "F":
+        return _high_depth_to_rgb(im)
+    if mode in ("RGBA", "LA", "La", "PA", "RGBa") or "transparency" in im.info:
+        # PIL turns a palette or colour-key transparency into alpha (and undoes premultiplied
+        # alpha) on the way to RGBA; composite that on white.
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, _WHITE + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im if mode == "RGB" else im.convert("RGB")
+
+
+def oriented_size(im: Image.Image) -> tuple[int, int]:
+    """``(width, height)`` after EXIF orientation, read from the header without decoding."""
+    w, h = im.size
+    try:
+        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # a broken EXIF block is ignored here exactly as exif_transpose ignores it
+        orientation = 1
+    return (h, w) if orientation in _SWAPS_AXES else (w, h)
+
+
+def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
+    a = np.asarray(im)
+    if a.ndim == 3:  # multi-channel high-depth data: keep the first channel as intensity
+        a = a[..., 0]
+    a = a.astype(np.float64)
+    if im.mode.startswith("I;16"):
+        scaled = a / 257.0
+    elif im.mode == "F":
+        finite = a[np.isfinite(a)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        a = np.nan_to_num(a, nan=lo, posinf=hi, neginf=lo)
+        scaled = a * 255.0 if lo >= 0.0 and hi <= 1.0 else _stretch(a, lo, hi)
+    else:  # "I": 32-bit integers; decide by the value range actually present
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if lo >= 0 and hi <= 255:
+            scaled = a
+        elif lo >= 0 and hi <= 65535:
+            scaled = a / 257.0
+        else:
+            scaled = _stretch(a, lo, hi)
+    gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return Image.fromarray(gray, mode="L").convert("RGB")
+
+
+@contextmanager
+def _decoding(path: str | Path) -> Iterator[None]:
+    """Turn PIL's decoding failures into one :class:`DatasetError` that names ``path``."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # A decompression-bomb warning becomes an error: such a file is not a training image.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except FileNotFoundError as e:
+        raise DatasetError(
+            f"image file not found: {path}", hint="check the path, or re-scan the data set"
+        ) from e
+    except _DECODE_ERRORS as e:
+        raise DatasetError(
+            f"cannot read image {path}: {_describe(path, e)}",
+            hint="replace or delete the file, or pass --on-bad-image skip",
+        ) from e
+
+
+def _stretch(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    if hi <= lo:
+        return np.zeros_like(a)
+    return (a - lo) * (255.0 / (hi - lo))
+
+
+def _describe(path: Path, error: BaseException) -> str:
+    try:
+        if path.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
+    except OSError:
+        pass
+    text = str(error).strip() or type(error).__name__
+    return text.replace(str(path), "").strip(" :'\"") or type(error).__name__

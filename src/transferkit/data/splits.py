@@ -1,0 +1,86 @@
+"""Seeded, stratified train/val/test splits.
+
+Each class is split on its own, so every split keeps the class balance of the whole. The shuffle of
+a class depends only on the seed and the class name, and samples are sorted by key first, so the
+split does not change with the order the file system lists files in, nor when another class is added
+or removed.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+from transferkit.errors import ConfigError
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def check_fractions(val_fraction: float, test_fraction: float) -> None:
+    """Raise :class:`ConfigError` unless both fractions are in [0, 1) and sum below 1."""
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ConfigError(
+                f"{name} must be a number in [0, 1), got {value!r}",
+                hint=f"pass e.g. {name}=0.2",
+            )
+    if val_fraction + test_fraction >= 1.0:
+        raise ConfigError(
+            f"val_fraction + test_fraction must be below 1 so that training keeps images, "
+            f"got {val_fraction} + {test_fraction}",
+            hint="lower the fractions, e.g. val 0.2 and test 0.1",
+        )
+
+
+def split_counts(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """``(train, val, test)`` sizes for one class of ``n`` samples.
+
+    Sizes round half up. A split asked for (fraction > 0) gets at least one sample whenever the
+    class has enough for train to keep one too; train has priority, then val, then test.
+    """
+    n_val = math.floor(n * val_fraction + 0.5)
+    n_test = math.floor(n * test_fraction + 0.5)
+    if val_fraction > 0:
+        n_val = max(n_val, 1)
+    if test_fraction > 0:
+        n_test = max(n_test, 1)
+    spare = max(n - 1, 0)  # train keeps at least one sample
+    n_val = min(n_val, spare)
+    n_test = min(n_test, spare - n_val)
+    return n - n_val - n_test, n_val, n_test
+
+
+def stratified_split(
+    labels: Sequence[Hashable],
+    val_fraction: float,
+    test_fraction: float = 0.0,
+    seed: int = 0,
+    keys: Sequence[str] | None = None,
+) -> dict[str, list[int]]:
+    """Split sample indices by class into ``{"train": [...], "val": [...], "test": [...]}``.
+
+    ``keys`` (e.g. file paths) fix the order samples are shuffled from, so the result is the same
+    however the inputs were listed; without them the input order is used. Indices in each split
+    are sorted.
+    """
+    check_fractions(val_fraction, test_fraction)
+    if keys is not None and len(keys) != len(labels):
+        raise ValueError(f"got {len(keys)} keys for {len(labels)} labels")
+    by_class: dict[Hashable, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_class[label].append(i)
+    out: dict[str, list[int]] = {name: [] for name in SPLIT_NAMES}
+    for label, idx in by_class.items():
+        if keys is not None:
+            idx.sort(key=lambda i: keys[i])
+        rng = np.random.default_rng([int(seed) % 2**32, zlib.crc32(str(label).encode("utf-8"))])
+        order = [idx[j] for j in rng.permutation(len(idx))]
+        n_train, n_val, _ = split_counts(len(idx), val_fraction, test_fraction)
+        out["train"] += order[:n_train]
+        out["val"] += order[n_train : n_train + n_val]
+        out["test"] += order[n_train + n_val :]
+    return {name: sorted(v) for name, v in out.items()}

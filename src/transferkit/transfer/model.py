@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 
@@ -66,8 +65,12 @@ class TransferModel(nn.Module):
             raise RuntimeError(f"parameters in no group: {names[:5]}")
         return groups
 
-    def set_trainable(self, trainable: list[bool]) -> None:
-        """Set ``requires_grad`` per group (same order as :meth:`groups`); freeze their norms."""
+    def set_trainable(self, trainable: list[bool], freeze_norms: bool = True) -> None:
+        """Set ``requires_grad`` per group (same order as :meth:`groups`).
+
+        With ``freeze_norms`` the norm layers of frozen groups stay in eval mode from now on, so their
+        running statistics do not move while the rest of the model trains.
+        """
         groups = self.groups()
         if len(trainable) != len(groups):
             raise ValueError(f"expected {len(groups)} flags, got {len(trainable)}")
@@ -75,7 +78,7 @@ class TransferModel(nn.Module):
         for group, on in zip(groups, trainable):
             for p in group.params:
                 p.requires_grad_(on)
-            if not on:
+            if not on and freeze_norms:
                 for m in group.modules:
                     self._frozen_norms.extend(x for x in m.modules() if _is_norm(x))
         self.train(self.training)
@@ -91,11 +94,5 @@ class TransferModel(nn.Module):
 
 
 def _is_norm(module: nn.Module) -> bool:
-    return isinstance(module, (_NormBase, nn.GroupNorm, nn.LayerNorm)) or (
-        type(module).__name__ in {"FrozenBatchNorm2d", "BatchNormAct2d"}
-    )
-
-
-def count_parameters(params: list[torch.Tensor]) -> int:
-    """Total number of scalars in ``params``."""
-    return sum(p.numel() for p in params)
+    # Only norms with running statistics change in train mode (BatchNorm, InstanceNorm with stats).
+    return isinstance(module, _NormBase)

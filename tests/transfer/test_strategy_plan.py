@@ -1,0 +1,109 @@
+"""Strategies, freeze plans, frozen BatchNorm and per-group learning rates."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tests.tiny import tiny_classifier
+from transferkit.config import TrainSettings
+from transferkit.engine.optim import build_optimizer
+from transferkit.errors import ConfigError
+from transferkit.transfer.plan import build_plan
+from transferkit.transfer.strategy import parse_strategy
+
+
+def _count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_head_partial_gradual_full_trainable_stages():
+    n = 4
+    assert parse_strategy("head").trainable_stages(0, n) == [False] * 4
+    assert parse_strategy("partial:2").trainable_stages(0, n) == [False, False, True, True]
+    assert parse_strategy("full").trainable_stages(0, n) == [True] * 4
+    gradual = parse_strategy("gradual", unfreeze_every=2)
+    assert [sum(gradual.trainable_stages(e, n)) for e in range(10)] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert gradual.trainable_stages(2, n) == [False, False, False, True]  # deepest first
+
+
+def test_unknown_strategy_did_you_mean():
+    with pytest.raises(ConfigError, match="Did you mean 'gradual'"):
+        parse_strategy("graduel")
+    with pytest.raises(ConfigError, match="partial:2"):
+        parse_strategy("partial")
+
+
+def test_partial_beyond_stage_count_is_an_error():
+    model = tiny_classifier()
+    with pytest.raises(ConfigError, match="expected 1–3, got 5"):
+        build_plan(model, parse_strategy("partial:5"), epochs=2)
+
+
+def test_plan_parameter_counts_match_an_independent_count():
+    model = tiny_classifier(num_classes=5)
+    blocks = model.net.backbone.blocks
+    head = _count(model.net.head)
+    assert head == 32 * 5 + 5
+    plan = build_plan(model, parse_strategy("partial:1"), epochs=3)
+    assert [r.parameters for r in plan.rows] == [_count(b) for b in blocks] + [head]
+    assert plan.trainable_parameters(0) == _count(blocks[2]) + head
+    assert plan.total_parameters() == _count(model)
+    assert build_plan(model, parse_strategy("head"), 1).trainable_parameters(0) == head
+    assert build_plan(model, parse_strategy("full"), 1).trainable_parameters(0) == _count(model)
+    text = plan.render(1e-3)
+    assert "head (new)" in text and "frozen" in text
+
+
+def test_gradual_plan_lists_epochs():
+    plan = build_plan(tiny_classifier(), parse_strategy("gradual"), epochs=4)
+    assert [r.trainable_by_epoch for r in plan.rows] == [
+        (False, False, False, True),
+        (False, False, True, True),
+        (False, True, True, True),
+        (True, True, True, True),
+    ]
+    assert "..TT" in plan.render()
+
+
+def test_frozen_batchnorm_statistics_do_not_move_over_an_epoch():
+    model = tiny_classifier()
+    plan = build_plan(model, parse_strategy("partial:1"), epochs=1)
+    model.set_trainable(plan.trainable_flags(0))
+    model.train()
+    frozen_bn = model.net.backbone.blocks[0][1]
+    trained_bn = model.net.backbone.blocks[2][1]
+    before = (frozen_bn.running_mean.clone(), frozen_bn.running_var.clone())
+    trained_before = trained_bn.running_mean.clone()
+    weight_before = model.net.backbone.blocks[0][0].weight.clone()
+    opt = build_optimizer(model, plan, TrainSettings(lr=0.1))
+    for _ in range(5):
+        x, y = torch.randn(8, 3, 32, 32) * 3 + 1, torch.randint(0, 3, (8,))
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    assert not frozen_bn.training and trained_bn.training
+    assert torch.equal(frozen_bn.running_mean, before[0])
+    assert torch.equal(frozen_bn.running_var, before[1])
+    assert torch.equal(model.net.backbone.blocks[0][0].weight, weight_before)
+    assert not torch.equal(trained_bn.running_mean, trained_before)
+
+
+def test_bn_train_mode_lets_frozen_statistics_update():
+    model = tiny_classifier()
+    model.set_trainable([False, False, False, True], freeze_norms=False)
+    model.train()
+    bn = model.net.backbone.blocks[0][1]
+    before = bn.running_mean.clone()
+    model(torch.randn(4, 3, 32, 32) + 2)
+    assert bn.training and not torch.equal(bn.running_mean, before)
+
+
+def test_discriminative_lr_per_group():
+    model = tiny_classifier()
+    plan = build_plan(model, parse_strategy("full", lr_decay=0.5), epochs=1)
+    opt = build_optimizer(model, plan, TrainSettings(lr=1e-2))
+    lrs = {g["name"]: g["lr"] for g in opt.param_groups}
+    assert lrs == pytest.approx({"stage0": 1e-2 / 8, "stage1": 1e-2 / 4, "stage2": 1e-2 / 2,
+                                 "head": 1e-2})

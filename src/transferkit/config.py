@@ -103,6 +103,28 @@ class RunConfig:
             changes[name] = dataclasses.replace(getattr(self, name), **values)
         return dataclasses.replace(self, **changes)
 
+    def with_values(self, **values: Any) -> RunConfig:
+        """A copy with fields changed by their plain names (``epochs=3, backbone="resnet18"``).
+
+        Field names are unique across sections, so the CLI and the Python API can both pass flat
+        keyword arguments; ``None`` means "keep the current value".
+        """
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key == "task":
+                sections["task"] = value
+                continue
+            section = _FIELD_SECTION.get(key)
+            if section is None:
+                raise ConfigError(
+                    f"unknown setting '{key}'.{did_you_mean(key, _FIELD_SECTION)}",
+                    hint=f"valid settings: {', '.join(sorted(_FIELD_SECTION))}",
+                )
+            sections.setdefault(section, {})[key] = value
+        return self.replace(**sections)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (the YAML form)."""
         return dataclasses.asdict(self)
@@ -147,6 +169,8 @@ _SECTIONS = {
     "transfer": TransferSettings,
     "train": TrainSettings,
 }
+
+_FIELD_SECTION = {f.name: name for name, cls in _SECTIONS.items() for f in fields(cls)}
 
 
 def _check_keys(section: str, values: dict, allowed, source: str) -> None:

@@ -1,0 +1,99 @@
+"""``transferkit train``: fine-tune a pretrained backbone on a data set, or ``--resume`` a run."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from transferkit.config import RunConfig
+from transferkit.engine.rundir import RunDir
+from transferkit.errors import ConfigError, DatasetError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune a pretrained backbone on your data",
+                       description="Fine-tune a pretrained backbone. Flags override --config values.")
+    p.add_argument("--data", dest="path", help="data folder or annotation file")
+    p.add_argument("--task", choices=["classify", "detect", "segment", "instance"])
+    p.add_argument("--format", help="auto (default), folder, csv, coco, voc, yolo, masks")
+    p.add_argument("--backbone", help="zoo name, e.g. efficientnet_lite0, timm:NAME, tv:NAME")
+    p.add_argument("--weights", help="auto (pretrained, offline), none (random init), or a file")
+    p.add_argument("--strategy", help="head | partial:N | gradual | full | probe | auto")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--img-size", dest="img_size", type=int, help="input size in pixels")
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--lr", type=float, help="base learning rate (the head's)")
+    p.add_argument("--weight-decay", dest="weight_decay", type=float)
+    p.add_argument("--lr-decay", dest="lr_decay", type=float,
+                   help="LR multiplier between neighbouring stages (discriminative LR)")
+    p.add_argument("--unfreeze-every", dest="unfreeze_every", type=int,
+                   help="gradual: epochs between unfreezing one more stage")
+    p.add_argument("--bn", choices=["frozen", "train"], help="BatchNorm mode in frozen stages")
+    p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
+    p.add_argument("--head-hidden", dest="head_hidden", type=int)
+    p.add_argument("--head-dropout", dest="head_dropout", type=float)
+    p.add_argument("--detector", help="faster_rcnn | retinanet | fcos")
+    p.add_argument("--val-fraction", dest="val_fraction", type=float)
+    p.add_argument("--test-fraction", dest="test_fraction", type=float)
+    p.add_argument("--patience", type=int, help="early stopping patience in epochs")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--devices", type=int)
+    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
+    p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
+    p.add_argument("--num-workers", dest="num_workers", type=int)
+    p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="detection: boxes outside the image are an error, not clipped")
+    p.add_argument("--config", help="a YAML config (e.g. a run's config.yaml)")
+    p.add_argument("--out", help="run directory to create (default runs/<backbone>-<strategy>-<time>)")
+    p.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
+    p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
+    p.set_defaults(func=run)
+
+
+SETTINGS = (
+    "path", "task", "format", "backbone", "weights", "strategy", "epochs", "img_size", "batch_size",
+    "lr", "weight_decay", "lr_decay", "unfreeze_every", "bn", "head", "head_hidden", "head_dropout",
+    "detector", "val_fraction", "test_fraction", "patience", "seed", "devices", "accelerator",
+    "precision", "num_workers", "on_bad_image", "strict", "quiet",
+)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run config: ``--config`` (or the defaults) with every given flag applied on top."""
+    base = RunConfig.load(args.config) if args.config else RunConfig()
+    return base.with_values(**{k: getattr(args, k) for k in SETTINGS})
+
+
+def run(args: argparse.Namespace) -> int:
+    from transferkit.engine.loop import fit
+
+    if args.resume:
+        run_dir = RunDir(args.resume)
+        run_dir.require_run()
+        cfg = RunConfig.load(run_dir.config)
+        result = fit(cfg, run_dir.path, resume=True)
+    else:
+        cfg = config_from_args(args)
+        if not cfg.data.path:
+            raise ConfigError("no data given", hint="pass --data PATH (a folder or annotation file)")
+        if not Path(cfg.data.path).exists():
+            raise DatasetError(f"data path not found: {cfg.data.path}",
+                               hint="check the path given to --data")
+        out = Path(args.out) if args.out else default_run_dir(cfg)
+        if RunDir(out).is_run():
+            raise ConfigError(
+                f"{out} already holds a run; it is left untouched",
+                hint=f"continue it with `transferkit train --resume {out}` or choose another --out",
+            )
+        result = fit(cfg, out)
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def default_run_dir(cfg: RunConfig) -> Path:
+    """``runs/<backbone>-<strategy>-<YYYYmmdd-HHMMSS>``, readable and unique per second."""
+    name = cfg.model.backbone.replace(":", "_").replace("/", "_")
+    strategy = cfg.transfer.strategy.replace(":", "")
+    return Path("runs") / f"{name}-{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,45 @@
+"""Optimizer and LR schedule: AdamW over every group from the first step, warm-up then cosine."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from transferkit.config import TrainSettings
+from transferkit.transfer.model import TransferModel
+from transferkit.transfer.plan import FreezePlan
+
+
+def build_optimizer(model: TransferModel, plan: FreezePlan, train: TrainSettings) -> torch.optim.AdamW:
+    """AdamW with one param group per model group, at ``lr * multiplier``.
+
+    Every group is in the optimizer from the start, frozen or not: freezing only toggles
+    ``requires_grad``, so unfreezing later needs no optimizer surgery and resume stays simple.
+    """
+    param_groups = []
+    for group, row in zip(model.groups(), plan.rows):
+        if not group.params:
+            continue
+        param_groups.append(
+            {
+                "params": group.params,
+                "lr": train.lr * row.lr_multiplier,
+                "name": group.name,
+                "weight_decay": train.weight_decay,
+            }
+        )
+    return torch.optim.AdamW(param_groups, lr=train.lr)
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int,
+                  total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to each group's LR over ``warmup_steps``, then cosine decay to zero."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -74,11 +74,23 @@ class RunDir:
         writer.writerows(rows)
         atomic_write_text(self.history, buf.getvalue())
 
-    def read_history(self) -> list[dict[str, str]]:
+    def read_history(self) -> list[dict[str, Any]]:
+        """The rows of history.csv with numbers parsed (empty cells become None)."""
         if not self.history.is_file():
             return []
         with open(self.history, newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str) -> Any:
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 @dataclass

@@ -142,7 +142,7 @@ def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
         else:
             scaled = _stretch(a, lo, hi)
     gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    return Image.fromarray(gray, mode="L").convert("RGB")
+    return Image.fromarray(gray).convert("RGB")
 
 
 @contextmanager

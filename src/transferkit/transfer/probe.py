@@ -1,0 +1,270 @@
+"""Linear probe: a frozen backbone, features from the cache, a logistic-regression head.
+
+The probe costs one forward pass over the data the first time (the features go to the cache) and
+almost nothing after. The head is a multinomial logistic regression fitted full-batch with L-BFGS
+on standardised features; its L2 strength is chosen on the validation split from a small grid,
+strongest first, each fit warm-started from the previous one. The fitted weights are folded back
+into the classification model's linear head, so the run directory holds an ordinary checkpoint
+(backbone + head) that ``evaluate``, ``predict`` and ``export`` accept like any other run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from transferkit.config import RunConfig
+from transferkit.errors import ConfigError
+from transferkit.fileio import write_json
+
+L2_GRID = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+DEFAULT_L2 = 1e-4  # used when there is no validation split to choose on
+
+
+@dataclass
+class LinearFit:
+    """A fitted multinomial logistic regression ``logits = x @ weight.T + bias``."""
+
+    weight: torch.Tensor  # (K, D)
+    bias: torch.Tensor  # (K,)
+    l2: float
+    iterations: int
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight.T + self.bias
+
+
+def fit_logistic(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    l2: float,
+    *,
+    init: LinearFit | None = None,
+    max_iter: int = 200,
+) -> LinearFit:
+    """Minimise ``mean CE(x W^T + b, y) + l2 / 2 * ||W||^2`` with full-batch L-BFGS.
+
+    The bias is not penalised. ``init`` warm-starts from a previous fit (the grid search goes from
+    strong to weak regularisation, where each optimum is close to the last).
+    """
+    k, d = num_classes, x.shape[1]
+    w = init.weight.clone() if init else torch.zeros(k, d, dtype=x.dtype, device=x.device)
+    b = init.bias.clone() if init else torch.zeros(k, dtype=x.dtype, device=x.device)
+    w.requires_grad_(True)
+    b.requires_grad_(True)
+    opt = torch.optim.LBFGS(
+        [w, b],
+        lr=1.0,
+        max_iter=max_iter,
+        history_size=20,
+        tolerance_grad=1e-6,
+        tolerance_change=1e-10,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(x @ w.T + b, y) + l2 / 2 * (w * w).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    iterations = opt.state_dict()["state"].get(0, {}).get("n_iter", 0)
+    return LinearFit(w.detach(), b.detach(), l2, int(iterations))
+
+
+def select_l2(
+    train_x, train_y, val_x, val_y, num_classes: int, grid: tuple[float, ...] = L2_GRID
+) -> tuple[LinearFit, list[dict[str, Any]]]:
+    """Fit every L2 strength of ``grid``; keep the best validation accuracy (ties: lower loss)."""
+    rows, best, best_key, prev = [], None, None, None
+    for l2 in grid:
+        start = time.perf_counter()
+        fit = fit_logistic(train_x, train_y, num_classes, l2, init=prev)
+        with torch.no_grad():
+            val_logits = fit.logits(val_x)
+            acc = float((val_logits.argmax(1) == val_y).float().mean())
+            val_loss = float(F.cross_entropy(val_logits, val_y))
+            train_loss = float(F.cross_entropy(fit.logits(train_x), train_y))
+        rows.append(
+            {
+                "l2": l2,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_accuracy": acc,
+                "iterations": fit.iterations,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+        )
+        key = (acc, -val_loss)
+        if best_key is None or key > best_key:
+            best, best_key = fit, key
+        prev = fit
+    return best, rows
+
+
+def fold_standardisation(fit: LinearFit, mean: torch.Tensor, std: torch.Tensor) -> LinearFit:
+    """The same classifier on raw features: ``((x - mean) / std) W^T + b = x W'^T + b'``."""
+    weight = fit.weight / std
+    return LinearFit(weight, fit.bias - weight @ mean, fit.l2, fit.iterations)
+
+
+def linear_head(model: nn.Module) -> nn.Linear:
+    """The last ``nn.Linear`` of a classification model's head (where the probe goes)."""
+    head = model.net.get_submodule("head")
+    layers = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    if len(layers) != 1:
+        raise ConfigError(
+            f"the probe fits one linear layer, but this head has {len(layers)} linear layers",
+            hint="use --head linear with --strategy probe",
+        )
+    return layers[0]
+
+
+def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = None):
+    """Train ``cfg`` as a linear probe into ``out_dir``; returns an ``engine.loop.RunResult``."""
+    from transferkit.data.transforms import eval_transform
+    from transferkit.engine import checkpoint as ckpt
+    from transferkit.engine.loop import RunResult
+    from transferkit.engine.progress import RunLog
+    from transferkit.engine.rundir import RunDir
+    from transferkit.tasks import get_task
+    from transferkit.transfer.cache import FeatureCache
+    from transferkit.zoo import create_backbone
+
+    started = time.perf_counter()
+    if cfg.task != "classify":
+        raise ConfigError(
+            f"strategy 'probe' is for classification, not task {cfg.task!r}",
+            hint="use --strategy head, gradual or full for detection and segmentation",
+        )
+    if cfg.model.head != "linear":
+        raise ConfigError(
+            f"strategy 'probe' fits a linear head, got --head {cfg.model.head}",
+            hint="use --head linear (the default) with --strategy probe",
+        )
+    cache = FeatureCache(cache_dir)  # checks the cache folder first: fail before any work
+    log = RunLog(quiet=cfg.train.quiet)
+    run = RunDir(out_dir)
+    task = get_task(cfg.task)
+    torch.manual_seed(cfg.train.seed)
+
+    log.info(f"backbone {cfg.model.backbone} (weights: {cfg.model.weights})")
+    backbone = create_backbone(cfg.model.backbone, weights=cfg.model.weights)
+    splits = task.load_data(cfg, backbone.data_config)
+    names = splits.class_names
+    model = task.build_model(backbone, len(names), cfg.model)
+    layer = linear_head(model)
+    parts = {
+        s: d
+        for s, d in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+        if d is not None and len(d)
+    }
+    paths = [p for d in parts.values() for p, _ in d.samples]
+    transform = eval_transform(backbone.data_config, cfg.data.img_size)
+    device = _device(cfg.train.accelerator)
+    got = cache.features(
+        backbone,
+        paths,
+        transform,
+        batch_size=cfg.train.batch_size,
+        num_workers=cfg.train.num_workers,
+        device=device,
+        progress=not cfg.train.quiet,
+    )
+    source = "from the cache" if got.extracted == 0 else f"extracted {got.extracted} images"
+    log.info(f"probe: {len(paths)} feature rows {source} in {got.seconds:.1f}s ({got.entry})")
+
+    feats, labels, offset = {}, {}, 0
+    for split, d in parts.items():
+        feats[split] = got.features[offset : offset + len(d)].to(device)
+        labels[split] = torch.tensor([lab for _, lab in d.samples], device=device)
+        offset += len(d)
+    fit_start = time.perf_counter()
+    mean = feats["train"].mean(0)
+    std = feats["train"].std(0).clamp_min(1e-6)  # constant features: leave them at zero weight
+    z = {s: (f - mean) / std for s, f in feats.items()}
+    if "val" in z:
+        fit, history = select_l2(z["train"], labels["train"], z["val"], labels["val"], len(names))
+    else:
+        fit = fit_logistic(z["train"], labels["train"], len(names), DEFAULT_L2)
+        history = [{"l2": DEFAULT_L2, "iterations": fit.iterations}]
+        log.info(f"probe: no validation split, L2 fixed at {DEFAULT_L2:g}")
+    raw = fold_standardisation(fit, mean, std)
+    with torch.no_grad():
+        layer.weight.copy_(raw.weight.to(layer.weight))
+        layer.bias.copy_(raw.bias.to(layer.bias))
+    fit_seconds = time.perf_counter() - fit_start
+    log.info(
+        f"probe: L2 {fit.l2:g} chosen on {'val' if 'val' in z else 'nothing'} "
+        f"({fit.iterations} L-BFGS iterations, {fit_seconds:.2f}s)"
+    )
+
+    metrics: dict[str, Any] = {}
+    for split in ("val", "test"):
+        if split in feats:
+            metrics[split] = _split_metrics(task, names, raw.logits(feats[split]), labels[split])
+    headline = metrics.get("test") or metrics.get("val") or {}
+    metrics.update({k: v for k, v in headline.items() if isinstance(v, (int, float))})
+    metrics["evaluated_split"] = "test" if "test" in metrics else "val"
+    metrics["probe"] = {
+        "l2": fit.l2,
+        "iterations": fit.iterations,
+        "feature_rows": len(paths),
+        "extracted": got.extracted,
+        "feature_seconds": round(got.seconds, 3),
+        "fit_seconds": round(fit_seconds, 3),
+        "cache_entry": str(got.entry),
+        "trainable_parameters": layer.weight.numel() + layer.bias.numel(),
+    }
+    cfg = cfg.replace(transfer={"strategy": "probe"})
+    cfg.save(run.config)
+    run.write_classes(names, backbone.data_config)
+    write_json(
+        run.plan,
+        {
+            "strategy": "probe",
+            "frozen": "backbone",
+            "head": "linear",
+            "trainable_parameters": metrics["probe"]["trainable_parameters"],
+        },
+    )
+    write_json(
+        run.data_summary, {**splits.summary, "weights": getattr(backbone, "weights_info", None)}
+    )
+    run.write_history(history)
+    meta = {
+        "epoch": 1,
+        task.monitor: metrics.get(task.monitor),
+        "task": cfg.task,
+        "backbone": cfg.model.backbone,
+        "num_classes": len(names),
+        "strategy": "probe",
+    }
+    model.cpu()
+    ckpt.save_model(run.best, model, meta)
+    ckpt.save_model(run.last, model, meta)
+    seconds = time.perf_counter() - started
+    metrics["train_seconds"] = round(seconds, 3)
+    write_json(run.metrics, metrics)
+    return RunResult(run.path, metrics, history, seconds)
+
+
+def _split_metrics(task, names, logits: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:
+    metrics = task.make_metrics(names)
+    metrics.update(logits.cpu(), (None, target.cpu()))
+    return {"loss": float(F.cross_entropy(logits, target)), **metrics.compute()}
+
+
+def _device(accelerator: str) -> torch.device:
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")

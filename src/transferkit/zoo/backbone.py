@@ -101,7 +101,7 @@ class Backbone(nn.Module):
         raise NotImplementedError
 
     def has_source_head(self) -> bool:
-        """Whether the pretraining classifier is kept (needed by LEEP and ImageNet sanity checks)."""
+        """Whether the pretraining classifier is kept (LEEP and ImageNet sanity checks need it)."""
         return False
 
     def forward_source_head(self, pooled: torch.Tensor) -> torch.Tensor:

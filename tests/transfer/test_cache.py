@@ -165,3 +165,20 @@ def test_location_entries_and_clear(images, tmp_path, monkeypatch):
     assert row["data_root"] == str((tmp_path / "data").resolve())
     assert cache.clear() == (1, row["bytes"])
     assert cache.entries() == []
+
+
+def test_cli_cache_info_and_clear(images, tmp_path, capsys):
+    from transferkit.cli.main import main
+
+    cache = _cache(tmp_path)
+    cache.features(CountingTiny(), images, eval_transform(TinyBackbone().data_config))
+    assert main(["cache", "info", "--cache-dir", str(cache.root)]) == 0
+    out = capsys.readouterr().out
+    assert "tiny" in out and "1 entries" in out
+    assert main(["cache", "clear", "--cache-dir", str(cache.root)]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert cache.entries() == []
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["cache", "info", "--cache-dir", str(blocker / "x")]) == 2
+    assert "not writable" in capsys.readouterr().err

@@ -22,6 +22,9 @@ COMMAND_MODULES = [
     "transferkit.cli.plan_cmd",
     "transferkit.cli.zoo_cmd",
     "transferkit.cli.weights_cmd",
+    "transferkit.cli.rank_cmd",
+    "transferkit.cli.compare_cmd",
+    "transferkit.cli.cache_cmd",
 ]
 
 

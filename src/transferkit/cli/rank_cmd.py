@@ -1,0 +1,78 @@
+"""``transferkit rank``: score candidate backbones on your data before fine-tuning any of them."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from transferkit.cli.common import fmt, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rank",
+        help="rank backbones by a transferability score on your data",
+        description="Extract (cached) features of every labelled image with each backbone and "
+        "score how well they suit the labels, without fine-tuning.",
+    )
+    p.add_argument("--data", required=True, help="data folder or CSV (classification)")
+    p.add_argument(
+        "--backbones",
+        required=True,
+        help="comma-separated zoo names, or 'local' for all with weights offline",
+    )
+    p.add_argument(
+        "--metric",
+        default="logme",
+        help="logme (default), leep / nce (use the ImageNet head), hscore",
+    )
+    p.add_argument("--weights", default="auto", help="auto (pretrained) or none (random init)")
+    p.add_argument("--img-size", dest="img_size", type=int, help="input size in pixels")
+    p.add_argument("--out", help="folder for rank.json (default ./rank-<time>)")
+    p.add_argument("--cache-dir", dest="cache_dir", help="feature cache folder")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    p.add_argument("--num-workers", dest="num_workers", type=int, default=0)
+    p.add_argument("--format", default="auto", help="auto, folder or csv")
+    p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"], default="fail")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from transferkit.transfer.rank import rank
+
+    out = Path(args.out) if args.out else Path(f"rank-{time.strftime('%Y%m%d-%H%M%S')}")
+    rows = rank(
+        args.data,
+        args.backbones,
+        args.metric,
+        weights=args.weights,
+        img_size=args.img_size,
+        cache_dir=args.cache_dir,
+        out=out,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        format=args.format,
+        on_bad_image=args.on_bad_image,
+        progress=not args.quiet,
+    )
+    table = [
+        [
+            r.get("rank", "-"),
+            r["backbone"],
+            fmt(r.get("score")) if "score" in r else "",
+            f"{r['seconds']:.1f}",
+            ("cached" if r.get("extracted") == 0 else f"extracted {r['extracted']}")
+            if r["status"] == "ok"
+            else f"skipped: {r['reason']}",
+        ]
+        for r in rows
+    ]
+    print_table(
+        f"{args.metric} on {args.data}",
+        ["rank", "backbone", args.metric, "seconds", "features"],
+        table,
+    )
+    print(f"wrote {out / 'rank.json'}")
+    return 0

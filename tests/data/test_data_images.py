@@ -90,6 +90,29 @@ def test_exif_rotation_is_applied(tmp_path):
     assert inspect_image(tmp_path / "r.jpg") == (20, 40)
 
 
+def test_orientation_from_png_exif_and_tiff_tags(tmp_path):
+    a = np.zeros((2, 3), np.uint8)
+    a[0, 0] = 255  # a white top-left pixel
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90 degrees counter-clockwise to display": top-left -> bottom-left
+    Image.fromarray(a).save(tmp_path / "o.png", exif=exif)
+    Image.fromarray(a).save(tmp_path / "o.tif", tiffinfo={0x0112: 8})
+    for name in ("o.png", "o.tif"):
+        out = rgb(tmp_path / name)[..., 0]
+        assert out.shape == (3, 2), name
+        assert out[2, 0] == 255 and out.sum() == 255, name
+        assert inspect_image(tmp_path / name) == (2, 3)
+
+
+def test_broken_exif_leaves_pixels_as_stored(tmp_path):
+    # a little-endian TIFF block whose one entry, Orientation, holds the string "abc"
+    block = b"Exif\0\0II*\0\x08\0\0\0\x01\0\x12\x01\x02\0\x04\0\0\0abc\0\0\0\0\0"
+    Image.new("RGB", (8, 4), (0, 200, 0)).save(tmp_path / "e.jpg", exif=block)
+    out = rgb(tmp_path / "e.jpg")
+    assert out.shape == (4, 8, 3) and out[0, 0, 1] > 180
+    assert inspect_image(tmp_path / "e.jpg") == (8, 4)
+
+
 def test_bad_files_raise_dataset_error_naming_the_path(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(
         tmp_path / "ok.jpg"

@@ -16,7 +16,6 @@ Rules of :func:`load_image_rgb`, applied in this order:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,12 +51,13 @@ _DECODE_ERRORS = (
     ValueError,
     SyntaxError,
     EOFError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
+    Image.DecompressionBombError,  # over twice PIL's MAX_IMAGE_PIXELS (about 179 megapixels)
 )
 
 _WHITE = (255, 255, 255)
 _EXIF_ORIENTATION = 0x0112
+# Where PIL finds an orientation (Image.getexif): EXIF blocks, TIFF tags, XMP packets.
+_ORIENTATION_SOURCES = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
 _SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
 
 
@@ -76,7 +76,8 @@ def load_image_rgb(path: str | Path) -> Image.Image:
         # Opening the file ourselves closes it even for multi-frame formats PIL keeps open.
         im = Image.open(f)
         im.load()
-        ImageOps.exif_transpose(im, in_place=True)
+        if _orientation(im) != 1:
+            ImageOps.exif_transpose(im, in_place=True)
         return to_rgb(im)
 
 
@@ -90,11 +91,10 @@ def inspect_image(path: str | Path) -> tuple[int, int]:
     """
     with _decoding(path), open(path, "rb") as f:
         im = Image.open(f)
-        size = oriented_size(im)
-        w, h = im.size
+        w, h = im.size  # before draft, which shrinks the size to the reduced decode
         im.draft(None, (max(w // 8, 1), max(h // 8, 1)))
         im.load()
-        return size
+        return (h, w) if _orientation(im) in _SWAPS_AXES else (w, h)
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -114,11 +114,26 @@ def to_rgb(im: Image.Image) -> Image.Image:
 def oriented_size(im: Image.Image) -> tuple[int, int]:
     """``(width, height)`` after EXIF orientation, read from the header without decoding."""
     w, h = im.size
+    # No shortcut here: before decoding, a PNG's eXIf chunk may not be read yet, and PIL's
+    # getexif decodes the PNG to find it.
+    return (h, w) if _orientation(im, shortcut=False) in _SWAPS_AXES else (w, h)
+
+
+def _orientation(im: Image.Image, shortcut: bool = True) -> int:
+    """EXIF orientation (1 to 8) of an opened image; 1 when absent or unreadable.
+
+    With ``shortcut`` (for loaded images, whose ``info`` is complete) files with no block an
+    orientation could live in skip EXIF parsing, which costs as much as decoding a small PNG.
+    A broken EXIF block leaves the pixels as stored, as image viewers do: the pixels are fine.
+    """
+    if shortcut and not (
+        hasattr(im, "tag_v2") or any(key in im.info for key in _ORIENTATION_SOURCES)
+    ):
+        return 1
     try:
-        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # a broken EXIF block is ignored here exactly as exif_transpose ignores it
-        orientation = 1
-    return (h, w) if orientation in _SWAPS_AXES else (w, h)
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:
+        return 1
 
 
 def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
@@ -148,19 +163,15 @@ def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
 @contextmanager
 def _decoding(path: str | Path) -> Iterator[None]:
     """Turn PIL's decoding failures into one :class:`DatasetError` that names ``path``."""
-    path = Path(path)
     try:
-        with warnings.catch_warnings():
-            # A decompression-bomb warning becomes an error: such a file is not a training image.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
+        yield
     except FileNotFoundError as e:
         raise DatasetError(
             f"image file not found: {path}", hint="check the path, or re-scan the data set"
         ) from e
     except _DECODE_ERRORS as e:
         raise DatasetError(
-            f"cannot read image {path}: {_describe(path, e)}",
+            f"cannot read image {path}: {_describe(Path(path), e)}",
             hint="replace or delete the file, or pass --on-bad-image skip",
         ) from e
 

@@ -48,6 +48,7 @@ class ModelSettings:
     head_hidden: int = 512
     head_dropout: float = 0.2
     detector: str = "faster_rcnn"  # faster_rcnn | retinanet | fcos | mask_rcnn
+    dice_weight: float = 0.0  # segment: weight of a soft Dice loss added to cross-entropy
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--head-hidden", dest="head_hidden", type=int)
     p.add_argument("--head-dropout", dest="head_dropout", type=float)
     p.add_argument("--detector", help="faster_rcnn | retinanet | fcos")
+    p.add_argument("--dice-weight", dest="dice_weight", type=float,
+                   help="segment: add this weight x soft Dice loss to the cross-entropy")
     p.add_argument("--val-fraction", dest="val_fraction", type=float)
     p.add_argument("--test-fraction", dest="test_fraction", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs")
@@ -55,8 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 SETTINGS = (
     "path", "task", "format", "backbone", "weights", "strategy", "epochs", "img_size", "batch_size",
     "lr", "weight_decay", "lr_decay", "unfreeze_every", "bn", "head", "head_hidden", "head_dropout",
-    "detector", "val_fraction", "test_fraction", "patience", "seed", "devices", "accelerator",
-    "precision", "num_workers", "on_bad_image", "strict", "quiet",
+    "detector", "dice_weight", "val_fraction", "test_fraction", "patience", "seed", "devices",
+    "accelerator", "precision", "num_workers", "on_bad_image", "strict", "quiet",
 )
 
 

@@ -75,6 +75,7 @@ def test_split_folders_with_valid_alias(tmp_path):
     make_folder(tmp_path / "d" / "test", {"a": 1, "b": 2})
     s = load_classification_data(tmp_path / "d", val_fraction=0.5)  # fraction unused: val given
     assert s.summary["layout"] == "split"
+    assert s.summary["split_from"] == {"train": "data", "val": "data", "test": "data"}
     assert s.summary["totals"] == {"train": 7, "val": 3, "test": 3}
     assert all("/valid/" in p for p, _ in s.val.samples)
 
@@ -83,8 +84,17 @@ def test_split_folders_without_val_carve_it_from_train(tmp_path):
     make_folder(tmp_path / "d" / "train", {"a": 10, "b": 10})
     make_folder(tmp_path / "d" / "test", {"a": 2, "b": 2})
     s = load_classification_data(tmp_path / "d", val_fraction=0.2)
+    assert s.summary["split_from"] == {"train": "data", "val": "carved", "test": "data"}
     assert s.summary["totals"] == {"train": 16, "val": 4, "test": 4}
     assert all("/train/" in p for p, _ in s.val.samples)
+
+
+def test_stray_folder_next_to_split_folders_is_an_error(tmp_path):
+    make_folder(tmp_path / "d" / "train", {"a": 2, "b": 2})
+    make_folder(tmp_path / "d" / "val", {"a": 1, "b": 1})
+    make_folder(tmp_path / "d" / "old", {"a": 1})
+    with pytest.raises(DatasetError, match=r"split folders \(train, val\) and also old"):
+        load_classification_data(tmp_path / "d")
 
 
 def test_csv_with_and_without_split_column(tmp_path):
@@ -107,14 +117,18 @@ def test_csv_with_and_without_split_column(tmp_path):
 
 def test_csv_errors_name_file_and_line(tmp_path):
     write_image(tmp_path / "x.png")
+    write_image(tmp_path / "y.png")
     csv = tmp_path / "l.csv"
     csv.write_text("file,label\nx.png,a\n")
     with pytest.raises(DatasetError, match=r"l\.csv: the header lacks the column\(s\) path"):
         load_classification_data(csv)
-    csv.write_text("path,label\nx.png,a\nx.png,b\nnope.png,b\n")
+    csv.write_text("path,label\nx.png,a\ny.png,b\nnope.png,b\n")
     with pytest.raises(DatasetError, match=r"l\.csv:4: nope\.png"):
         load_classification_data(csv)
-    csv.write_text("path,label,split\nx.png,a,train\nx.png,b,tset\n")
+    csv.write_text("path,label,split\nx.png,a,train\ny.png,b,train\nx.png,a,val\n")
+    with pytest.raises(DatasetError, match=r"l\.csv:4: x\.png is listed a second time .*l\.csv:2"):
+        load_classification_data(csv)
+    csv.write_text("path,label,split\nx.png,a,train\ny.png,b,tset\n")
     with pytest.raises(DatasetError, match=r"l\.csv:3: unknown split 'tset'.*Did you mean 'test'"):
         load_classification_data(csv)
 

@@ -34,6 +34,7 @@ SPLIT_ALIASES = {
     "validation": "val",
     "test": "test",
 }
+_SHOWN = 5  # offending names listed in a message; the rest are counted
 _FOLDER_HINT = "lay the data out as ROOT/<class>/<image> or ROOT/{train,val,test}/<class>/<image>"
 
 
@@ -93,7 +94,7 @@ def list_source(path: str | Path, format: str = "auto") -> Listing:
             hint="pass the CSV file itself as the data path",
         )
     if len(csvs) > 1:
-        names = ", ".join(c.name for c in csvs[:5])
+        names = ", ".join(c.name for c in csvs[:_SHOWN])
         raise DatasetError(
             f"{path} holds several CSV files with path,label headers ({names}); "
             "which one is meant?",
@@ -107,8 +108,16 @@ def scan_folder(root: Path) -> Listing:
     subdirs = _visible_dirs(root)
     if not subdirs:
         raise DatasetError(f"no class folders in {root}", hint=_FOLDER_HINT)
-    names = {d.name.lower(): d for d in subdirs}
-    if "train" in names and all(n in SPLIT_ALIASES for n in names):
+    names = [d.name.lower() for d in subdirs]
+    splits_named = [n for n in names if n in SPLIT_ALIASES and n != "train"]
+    if "train" in names and (splits_named or all(n in SPLIT_ALIASES for n in names)):
+        others = [d.name for d in subdirs if d.name.lower() not in SPLIT_ALIASES]
+        if others:  # read as classes they would swallow the split folders' images
+            raise DatasetError(
+                f"{root} has split folders (train, {', '.join(splits_named)}) and also "
+                f"{', '.join(others[:_SHOWN])}, which is not a split name",
+                hint="move it out, or rename it to train, val (valid, validation) or test",
+            )
         listing = Listing("folder", root, "split")
         seen: dict[str, Path] = {}
         for d in subdirs:
@@ -133,6 +142,7 @@ def read_csv(path: Path) -> Listing:
     """List the rows of a ``path,label[,split]`` CSV file, checking columns and paths."""
     listing = Listing("csv", path, "single")
     missing: list[str] = []
+    first_line: dict[Path, str] = {}
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         header = next(reader, None)
@@ -167,11 +177,17 @@ def read_csv(path: Path) -> Listing:
             image = image if image.is_absolute() else path.parent / image
             if not image.is_file():
                 missing.append(f"{where}: {rel}")
+            if image in first_line:  # in two splits it leaks; with two labels it contradicts
+                raise DatasetError(
+                    f"{where}: {rel} is listed a second time (first at {first_line[image]})",
+                    hint="list each image once",
+                )
+            first_line[image] = where
             listing.entries.append(Entry(image, label, split, where))
     if missing:
         raise DatasetError(
             f"{len(missing)} image path(s) in {path} do not exist, e.g. "
-            + "; ".join(missing[:5])
+            + "; ".join(missing[:_SHOWN])
             + f" (paths are relative to {path.parent})",
             hint="fix the paths in the CSV, or move it next to the images",
         )

@@ -268,6 +268,10 @@ def _summary(
         "format": listing.format,
         "source": str(listing.source),
         "layout": listing.layout,
+        "split_from": {
+            s: "data" if s == "train" or any(e.split == s for e in entries) else "carved"
+            for s, entries in by_split.items()
+        },
         "num_classes": len(class_names),
         "class_names": list(class_names),
         "counts": counts,

@@ -94,7 +94,7 @@ def load_classification_data(
     on_bad_image: str | BadImagePolicy = "fail",
     train_transform: Callable[[Any], torch.Tensor] | None = None,
     eval_transform: Callable[[Any], torch.Tensor] | None = None,
-    workers: int | None = None,
+    verify_threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DataSplits:
     """Read an image folder or CSV into train/val(/test) datasets with a summary.
@@ -103,13 +103,13 @@ def load_classification_data(
     ``test_fraction`` (seeded by ``seed``); splits the source gives are used as they are.
     ``on_bad_image`` is ``"fail"`` (a :class:`DatasetError` listing the first bad files) or
     ``"skip"`` (dropped, and listed in ``summary["skipped_files"]``). Images are decoded once up
-    front on ``workers`` threads (default: up to 8); ``progress(done, total)`` is called as they
-    are checked. ``train_transform`` applies to train, ``eval_transform`` to val and test.
+    front on ``verify_threads`` threads (default: up to 8); ``progress(done, total)`` is called
+    as they are checked. ``train_transform`` applies to train, ``eval_transform`` to val and test.
     """
     policy = BadImagePolicy.parse(on_bad_image)
     check_fractions(val_fraction, test_fraction)
     listing = list_source(path, format)
-    sizes, bad = _verify(listing.entries, workers, progress)
+    sizes, bad = _verify(listing.entries, verify_threads, progress)
     if bad and policy is BadImagePolicy.FAIL:
         shown = "; ".join(_describe_bad(e, why) for e, why in bad[:_SHOWN])
         more = f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
@@ -144,11 +144,11 @@ def sort_class_names(names: Iterable[str]) -> list[str]:
 
 
 def _verify(
-    entries: list[Entry], workers: int | None, progress: Callable[[int, int], None] | None
+    entries: list[Entry], threads: int | None, progress: Callable[[int, int], None] | None
 ) -> tuple[dict[str, tuple[int, int]], list[tuple[Entry, str]]]:
     """Decode each image once; return sizes of the good ones by path, and the bad entries."""
     paths = sorted({str(e.path) for e in entries})
-    workers = workers or min(8, os.cpu_count() or 1)
+    threads = threads or min(8, os.cpu_count() or 1)
     sizes: dict[str, tuple[int, int]] = {}
     errors: dict[str, str] = {}
 
@@ -159,7 +159,7 @@ def _verify(
             errors[p] = e.message
 
     # PIL releases the GIL while decoding, so threads overlap the decoding work.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         for done, _ in enumerate(pool.map(check, paths), start=1):
             if progress:
                 progress(done, len(paths))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -36,6 +38,7 @@ def test_single_root_is_split_stratified_and_seeded(tmp_path):
     root = make_folder(tmp_path / "d", {"cat": 10, "dog": 20, "ant": 5})
     s = load_classification_data(root, val_fraction=0.2, test_fraction=0.2, seed=1)
     assert s.class_names == ["ant", "cat", "dog"]
+    assert json.loads(json.dumps(s.summary)) == s.summary  # goes into the run record as is
     assert s.summary["counts"] == {
         "train": {"ant": 3, "cat": 6, "dog": 12},
         "val": {"ant": 1, "cat": 2, "dog": 4},

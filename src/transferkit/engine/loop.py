@@ -42,15 +42,14 @@ class RunResult:
 
 def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
     """Train ``cfg`` into ``out_dir``; with ``resume`` continue from its last checkpoint."""
-    strategy = cfg.transfer.strategy
-    if strategy == "probe":
-        from transferkit.transfer.probe import fit_probe
-
-        return fit_probe(cfg, Path(out_dir))
-    if strategy == "auto":
+    if cfg.transfer.strategy == "auto":  # may resolve to "probe", so it is settled first
         from transferkit.transfer.auto import resolve_auto
 
         cfg = resolve_auto(cfg, Path(out_dir))
+    if cfg.transfer.strategy == "probe":
+        from transferkit.transfer.probe import fit_probe
+
+        return fit_probe(cfg, Path(out_dir))
     t = cfg.train
     if t.devices > 1:
         # Spawned workers work the same from the CLI, a script or a notebook. Unused parameters are

@@ -129,18 +129,78 @@ def linear_head(model: nn.Module) -> nn.Linear:
     return layers[0]
 
 
-def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = None):
-    """Train ``cfg`` as a linear probe into ``out_dir``; returns an ``engine.loop.RunResult``."""
-    from transferkit.data.transforms import eval_transform
-    from transferkit.engine import checkpoint as ckpt
-    from transferkit.engine.loop import RunResult
-    from transferkit.engine.progress import RunLog
-    from transferkit.engine.rundir import RunDir
-    from transferkit.tasks import get_task
-    from transferkit.transfer.cache import FeatureCache
-    from transferkit.zoo import create_backbone
+@dataclass
+class ProbeOutcome:
+    """A probe fitted on a data set's cached features (see :func:`probe_splits`)."""
 
-    started = time.perf_counter()
+    fit: LinearFit  # on raw (unstandardised) features
+    history: list[dict[str, Any]]  # one row per L2 value tried
+    features: dict[str, torch.Tensor]  # split -> (N, D)
+    labels: dict[str, torch.Tensor]  # split -> (N,)
+    feature_rows: int
+    extracted: int  # images that went through the backbone (0: all from the cache)
+    feature_seconds: float
+    fit_seconds: float
+    cache_entry: Path
+
+    def val_accuracy(self) -> float | None:
+        """Accuracy of the probe on the validation split (None without one)."""
+        if "val" not in self.features:
+            return None
+        pred = self.fit.logits(self.features["val"]).argmax(1)
+        return float((pred == self.labels["val"]).float().mean())
+
+
+def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
+    """Features of every split from ``cache`` and a logistic head with L2 chosen on val."""
+    from transferkit.data.transforms import eval_transform
+
+    parts = {
+        s: d
+        for s, d in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+        if d is not None and len(d)
+    }
+    paths = [p for d in parts.values() for p, _ in d.samples]
+    device = _device(cfg.train.accelerator)
+    got = cache.features(
+        backbone,
+        paths,
+        eval_transform(backbone.data_config, cfg.data.img_size),
+        batch_size=cfg.train.batch_size,
+        num_workers=cfg.train.num_workers,
+        device=device,
+        progress=not cfg.train.quiet,
+    )
+    feats, labels, offset = {}, {}, 0
+    for split, d in parts.items():
+        feats[split] = got.features[offset : offset + len(d)].to(device)
+        labels[split] = torch.tensor([lab for _, lab in d.samples], device=device)
+        offset += len(d)
+    start = time.perf_counter()
+    num_classes = len(splits.class_names)
+    mean = feats["train"].mean(0)
+    std = feats["train"].std(0).clamp_min(1e-6)  # constant features: leave them at zero weight
+    z = {s: (f - mean) / std for s, f in feats.items()}
+    if "val" in z:
+        fit, history = select_l2(z["train"], labels["train"], z["val"], labels["val"], num_classes)
+    else:
+        fit = fit_logistic(z["train"], labels["train"], num_classes, DEFAULT_L2)
+        history = [{"l2": DEFAULT_L2, "iterations": fit.iterations}]
+    return ProbeOutcome(
+        fold_standardisation(fit, mean, std),
+        history,
+        feats,
+        labels,
+        len(paths),
+        got.extracted,
+        got.seconds,
+        time.perf_counter() - start,
+        got.entry,
+    )
+
+
+def check_probe_config(cfg: RunConfig) -> None:
+    """Raise ConfigError unless ``cfg`` is a classification run with a linear head."""
     if cfg.task != "classify":
         raise ConfigError(
             f"strategy 'probe' is for classification, not task {cfg.task!r}",
@@ -151,6 +211,20 @@ def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = N
             f"strategy 'probe' fits a linear head, got --head {cfg.model.head}",
             hint="use --head linear (the default) with --strategy probe",
         )
+
+
+def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = None):
+    """Train ``cfg`` as a linear probe into ``out_dir``; returns an ``engine.loop.RunResult``."""
+    from transferkit.engine import checkpoint as ckpt
+    from transferkit.engine.loop import RunResult
+    from transferkit.engine.progress import RunLog
+    from transferkit.engine.rundir import RunDir
+    from transferkit.tasks import get_task
+    from transferkit.transfer.cache import FeatureCache
+    from transferkit.zoo import create_backbone
+
+    started = time.perf_counter()
+    check_probe_config(cfg)
     cache = FeatureCache(cache_dir)  # checks the cache folder first: fail before any work
     log = RunLog(quiet=cfg.train.quiet)
     run = RunDir(out_dir)
@@ -163,84 +237,51 @@ def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = N
     names = splits.class_names
     model = task.build_model(backbone, len(names), cfg.model)
     layer = linear_head(model)
-    parts = {
-        s: d
-        for s, d in (("train", splits.train), ("val", splits.val), ("test", splits.test))
-        if d is not None and len(d)
-    }
-    paths = [p for d in parts.values() for p, _ in d.samples]
-    transform = eval_transform(backbone.data_config, cfg.data.img_size)
-    device = _device(cfg.train.accelerator)
-    got = cache.features(
-        backbone,
-        paths,
-        transform,
-        batch_size=cfg.train.batch_size,
-        num_workers=cfg.train.num_workers,
-        device=device,
-        progress=not cfg.train.quiet,
-    )
-    source = "from the cache" if got.extracted == 0 else f"extracted {got.extracted} images"
-    log.info(f"probe: {len(paths)} feature rows {source} in {got.seconds:.1f}s ({got.entry})")
-
-    feats, labels, offset = {}, {}, 0
-    for split, d in parts.items():
-        feats[split] = got.features[offset : offset + len(d)].to(device)
-        labels[split] = torch.tensor([lab for _, lab in d.samples], device=device)
-        offset += len(d)
-    fit_start = time.perf_counter()
-    mean = feats["train"].mean(0)
-    std = feats["train"].std(0).clamp_min(1e-6)  # constant features: leave them at zero weight
-    z = {s: (f - mean) / std for s, f in feats.items()}
-    if "val" in z:
-        fit, history = select_l2(z["train"], labels["train"], z["val"], labels["val"], len(names))
-    else:
-        fit = fit_logistic(z["train"], labels["train"], len(names), DEFAULT_L2)
-        history = [{"l2": DEFAULT_L2, "iterations": fit.iterations}]
+    out = probe_splits(backbone, splits, cfg, cache)
+    source = "from the cache" if out.extracted == 0 else f"extracted {out.extracted} images"
+    log.info(f"probe: {out.feature_rows} feature rows {source} in {out.feature_seconds:.1f}s")
+    if "val" not in out.features:
         log.info(f"probe: no validation split, L2 fixed at {DEFAULT_L2:g}")
-    raw = fold_standardisation(fit, mean, std)
     with torch.no_grad():
-        layer.weight.copy_(raw.weight.to(layer.weight))
-        layer.bias.copy_(raw.bias.to(layer.bias))
-    fit_seconds = time.perf_counter() - fit_start
+        layer.weight.copy_(out.fit.weight.to(layer.weight))
+        layer.bias.copy_(out.fit.bias.to(layer.bias))
     log.info(
-        f"probe: L2 {fit.l2:g} chosen on {'val' if 'val' in z else 'nothing'} "
-        f"({fit.iterations} L-BFGS iterations, {fit_seconds:.2f}s)"
+        f"probe: L2 {out.fit.l2:g} ({out.fit.iterations} L-BFGS iterations, "
+        f"{out.fit_seconds:.2f}s for {len(out.history)} fits)"
     )
 
     metrics: dict[str, Any] = {}
     for split in ("val", "test"):
-        if split in feats:
-            metrics[split] = _split_metrics(task, names, raw.logits(feats[split]), labels[split])
+        if split in out.features:
+            logits = out.fit.logits(out.features[split])
+            metrics[split] = _split_metrics(task, names, logits, out.labels[split])
     headline = metrics.get("test") or metrics.get("val") or {}
     metrics.update({k: v for k, v in headline.items() if isinstance(v, (int, float))})
     metrics["evaluated_split"] = "test" if "test" in metrics else "val"
+    trainable = layer.weight.numel() + layer.bias.numel()
     metrics["probe"] = {
-        "l2": fit.l2,
-        "iterations": fit.iterations,
-        "feature_rows": len(paths),
-        "extracted": got.extracted,
-        "feature_seconds": round(got.seconds, 3),
-        "fit_seconds": round(fit_seconds, 3),
-        "cache_entry": str(got.entry),
-        "trainable_parameters": layer.weight.numel() + layer.bias.numel(),
+        "l2": out.fit.l2,
+        "iterations": out.fit.iterations,
+        "feature_rows": out.feature_rows,
+        "extracted": out.extracted,
+        "feature_seconds": round(out.feature_seconds, 3),
+        "fit_seconds": round(out.fit_seconds, 3),
+        "cache_entry": str(out.cache_entry),
+        "trainable_parameters": trainable,
     }
     cfg = cfg.replace(transfer={"strategy": "probe"})
     cfg.save(run.config)
     run.write_classes(names, backbone.data_config)
-    write_json(
-        run.plan,
-        {
-            "strategy": "probe",
-            "frozen": "backbone",
-            "head": "linear",
-            "trainable_parameters": metrics["probe"]["trainable_parameters"],
-        },
-    )
-    write_json(
-        run.data_summary, {**splits.summary, "weights": getattr(backbone, "weights_info", None)}
-    )
-    run.write_history(history)
+    plan = {
+        "strategy": "probe",
+        "frozen": "backbone",
+        "head": "linear",
+        "trainable_parameters": trainable,
+    }
+    write_json(run.plan, plan)
+    weights = getattr(backbone, "weights_info", None)
+    write_json(run.data_summary, {**splits.summary, "weights": weights})
+    run.write_history(out.history)
     meta = {
         "epoch": 1,
         task.monitor: metrics.get(task.monitor),
@@ -255,7 +296,7 @@ def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = N
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     write_json(run.metrics, metrics)
-    return RunResult(run.path, metrics, history, seconds)
+    return RunResult(run.path, metrics, out.history, seconds)
 
 
 def _split_metrics(task, names, logits: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:

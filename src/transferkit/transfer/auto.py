@@ -1,0 +1,128 @@
+"""``--strategy auto``: pick probe, head, gradual or full from the data and a quick probe.
+
+Two measurements decide: how many training images each class has (the median over classes),
+and how well the frozen features already separate the classes, read from a linear probe's
+validation accuracy (features from the cache, so the probe costs one forward pass, or none when
+the cache already holds them). The probe accuracy is rescaled so that chance is 0 and perfect
+is 1, which makes the thresholds mean the same for 2 classes and for 100.
+
+The rule, in order (the first that applies wins):
+
+1. fewer than ``FEW`` images per class: ``probe`` (too few to fine-tune without overfitting);
+2. probe quality at least ``GOOD``: ``probe`` (the frozen features already do the job);
+3. fewer than ``SMALL`` images per class: ``head`` (train the head with augmentation only);
+4. probe quality at least ``FAIR`` or fewer than ``LARGE`` images per class: ``gradual``;
+5. otherwise (many images, features far from the task): ``full``.
+
+These thresholds encode the usual advice on transfer learning (small data: freeze; data far
+from the pretraining domain and plenty of it: fine-tune everything); they are defaults, not
+measured optima, and ``transferkit compare`` measures the alternatives on a given data set.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from transferkit.config import RunConfig
+from transferkit.fileio import write_json
+
+FEW, SMALL, LARGE = 10, 50, 500  # median training images per class
+GOOD, FAIR = 0.9, 0.5  # probe quality: (accuracy - chance) / (1 - chance)
+
+
+def images_per_class(splits) -> float:
+    """Median number of training images per class."""
+    counts = {name: 0 for name in splits.class_names}
+    for _, label in splits.train.samples:
+        counts[splits.class_names[label]] += 1
+    return float(statistics.median(counts.values()))
+
+
+def decide(per_class: float, num_classes: int, probe_accuracy: float | None) -> tuple[str, str]:
+    """The strategy and a one-line reason, from images per class and the probe's val accuracy."""
+    if per_class < FEW:
+        return "probe", (
+            f"{per_class:g} training images per class (< {FEW}): too few to fine-tune; "
+            "fitting a linear probe on frozen features"
+        )
+    if probe_accuracy is None:
+        quality, said = 0.0, "no validation split to measure the probe on"
+    else:
+        chance = 1.0 / num_classes
+        quality = (probe_accuracy - chance) / (1.0 - chance)
+        said = f"probe val accuracy {probe_accuracy:.3f} (quality {quality:.2f})"
+    if quality >= GOOD:
+        return "probe", f"{said} >= {GOOD}: the frozen features already separate the classes"
+    if per_class < SMALL:
+        return "head", (
+            f"{said}; {per_class:g} images per class (< {SMALL}): training the head with "
+            "augmentation, backbone frozen"
+        )
+    if quality >= FAIR or per_class < LARGE:
+        return "gradual", (
+            f"{said}; {per_class:g} images per class: unfreezing the backbone gradually, "
+            "deepest stage first"
+        )
+    return "full", (
+        f"{said} < {FAIR} with {per_class:g} images per class (>= {LARGE}): the features are "
+        "far from this task and there is data enough to fine-tune everything"
+    )
+
+
+def measure(
+    cfg: RunConfig, splits, *, backbone=None, cache_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """Images per class and, when it can change the answer, the probe's val accuracy."""
+    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.probe import probe_splits
+
+    per_class = images_per_class(splits)
+    record: dict[str, Any] = {"images_per_class": per_class, "probe_accuracy": None}
+    if per_class >= FEW and backbone is not None and cfg.task == "classify":
+        outcome = probe_splits(backbone, splits, cfg, FeatureCache(cache_dir))
+        record.update(
+            probe_accuracy=outcome.val_accuracy(),
+            probe_l2=outcome.fit.l2,
+            probe_extracted=outcome.extracted,
+        )
+    return record
+
+
+def choose_strategy(
+    cfg: RunConfig, splits, *, backbone=None, cache_dir: str | Path | None = None
+) -> tuple[str, str]:
+    """``(strategy, reason)`` for ``cfg`` on ``splits`` (the probe needs ``backbone``)."""
+    record = measure(cfg, splits, backbone=backbone, cache_dir=cache_dir)
+    return decide(record["images_per_class"], len(splits.class_names), record["probe_accuracy"])
+
+
+def resolve_auto(
+    cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = None
+) -> RunConfig:
+    """Replace ``--strategy auto`` by the chosen strategy; print the reason, record it in the run.
+
+    The choice goes to ``auto.json`` in ``out_dir`` and, through the returned config, into the
+    run's ``config.yaml``.
+    """
+    from transferkit.engine.progress import RunLog
+    from transferkit.tasks import get_task
+    from transferkit.zoo import create_backbone
+
+    log = RunLog(quiet=cfg.train.quiet)
+    task = get_task(cfg.task)
+    backbone = create_backbone(cfg.model.backbone, weights=cfg.model.weights)
+    splits = task.load_data(cfg, backbone.data_config)
+    record = measure(cfg, splits, backbone=backbone, cache_dir=cache_dir)
+    strategy, reason = decide(
+        record["images_per_class"], len(splits.class_names), record["probe_accuracy"]
+    )
+    log.info(f"strategy auto -> {strategy}: {reason}")
+    record.update(
+        strategy=strategy,
+        reason=reason,
+        thresholds={"few": FEW, "small": SMALL, "large": LARGE, "good": GOOD, "fair": FAIR},
+    )
+    write_json(Path(out_dir) / "auto.json", record)
+    return cfg.replace(transfer={"strategy": strategy})

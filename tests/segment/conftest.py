@@ -9,5 +9,5 @@ from tests.segment.helpers import tiny_backbone
 
 @pytest.fixture
 def make_backbone():
-    """Factory of tiny random-init backbones: ``make_backbone("resnet18")``."""
+    """Factory of tiny random-init backbones: ``make_backbone("mobilenetv3_small_050")``."""
     return tiny_backbone

@@ -11,7 +11,7 @@ from PIL import Image
 from transferkit.zoo import create_backbone
 
 
-def tiny_backbone(name: str = "resnet18"):
+def tiny_backbone(name: str = "mobilenetv3_small_050"):
     """A random-init zoo backbone (``timm:<name>``), seeded."""
     torch.manual_seed(0)
     return create_backbone(f"timm:{name}", weights="none")

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.factory import create_backbone
+from transferkit.zoo.listing import BackboneRow, list_backbones
 from transferkit.zoo.names import resolve_backbone_name
 from transferkit.zoo.weights import WeightsSpec
 
 __all__ = [
     "Backbone",
+    "BackboneRow",
     "DataConfig",
     "FeatureInfo",
     "Stage",
     "WeightsSpec",
     "create_backbone",
+    "list_backbones",
     "resolve_backbone_name",
 ]

@@ -78,3 +78,16 @@ def _hf_candidate(repo_id: str, filename: str | None) -> CacheCandidate:
 def has_remote_weights(bn: BackboneName) -> bool:
     """Whether the source library knows where to download pretrained weights for ``bn``."""
     return bool(cache_candidates(bn))
+
+
+def download_tv(arch: str) -> Path:
+    """Fetch a torchvision model's default weights into torch hub's cache (hash-checked)."""
+    import torch.hub
+
+    enum = tv_weights_enum(arch)
+    path = _url_candidate(enum.url).path
+    match = torch.hub.HASH_REGEX.search(path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # download_url_to_file writes a temporary file and renames it: no half-written cache entry.
+    torch.hub.download_url_to_file(enum.url, str(path), match.group(1) if match else None)
+    return path

@@ -21,6 +21,14 @@ class Architecture:
     model: nn.Module
     head: tuple[str, ...]  # the pretraining classifier
     optional: tuple[str, ...]  # head plus auxiliary heads
+    unused: tuple[str, ...] = ()  # parts the backbone never runs (SqueezeNet's conv classifier)
+
+    def backbone_parameters(self) -> int:
+        """Scalars of the backbone as ``create_backbone`` builds it (no classifier, no aux)."""
+        drop = self.optional + self.unused
+        return sum(
+            p.numel() for n, p in self.model.named_parameters() if not (drop and n.startswith(drop))
+        )
 
 
 def meta_model(bn: BackboneName) -> Architecture:
@@ -32,8 +40,8 @@ def meta_model(bn: BackboneName) -> Architecture:
         return Architecture(model, head, head)
     from transferkit.zoo.tv_adapter import meta_tv_model
 
-    model, head, aux = meta_tv_model(bn)
-    return Architecture(model, head, head + aux)
+    model, head, aux, unused = meta_tv_model(bn)
+    return Architecture(model, head, head + aux, unused)
 
 
 def create_backbone(
@@ -53,10 +61,11 @@ def create_backbone(
     The result carries ``weights_info`` (a dict describing the weights, or None for random init).
     """
     bn = parse_backbone_name(name)
-    arch = meta_model(bn)
-    resolved = resolve_weights(
-        bn, weights, list(arch.model.state_dict()), allow_download, shown_name=str(name).strip()
-    )
+    resolved = None
+    if not (isinstance(weights, str) and weights == "none"):
+        arch = meta_model(bn)
+        keys = list(arch.model.state_dict())
+        resolved = resolve_weights(bn, weights, keys, allow_download, shown_name=str(name).strip())
     loaded = resolved.state_dict if resolved is not None else None
     if keep_source_head and loaded is not None and not any(k.startswith(arch.head) for k in loaded):
         raise WeightsMismatchError(

@@ -14,7 +14,7 @@ from transferkit.errors import WeightsMismatchError, WeightsUnavailableError
 from transferkit.fileio import sha256_file
 from transferkit.zoo import store
 from transferkit.zoo.builtin import BUILTIN_WEIGHTS, adapt_layout
-from transferkit.zoo.caches import cache_candidates, tv_weights_enum
+from transferkit.zoo.caches import cache_candidates, download_tv, tv_weights_enum
 from transferkit.zoo.names import BackboneName
 from transferkit.zoo.weights import WeightsSpec, load_state_dict_file
 
@@ -99,14 +99,13 @@ def _auto(
     for c in candidates:
         if c.found is not None:
             spec = WeightsSpec(
-                bn.canonical, c.found, sha256_file(c.found), c.label, *_provenance(bn)
+                bn.canonical, c.found, sha256_file(c.found), c.label, *provenance(bn)
             )
             return ResolvedWeights(spec, framework_file=c.found)
         looked.append(f"{c.label} {c.path}")
 
     if candidates and downloads_allowed(allow_download):
-        spec = WeightsSpec(bn.canonical, None, None, "download", *_provenance(bn))
-        return ResolvedWeights(spec, download=True)
+        return _download(bn)
     if candidates:
         why = (
             "downloads are off (allow_download=True or TRANSFERKIT_ALLOW_DOWNLOAD=1 turns them on)"
@@ -118,6 +117,21 @@ def _auto(
         f"import a state dict with `transferkit weights add {shown} FILE`, or train from random "
         "init with `--weights none`",
     )
+
+
+def _download(bn: BackboneName) -> ResolvedWeights:
+    if bn.source == "timm":  # timm fetches (Hugging Face hub or URL) and loads it itself
+        spec = WeightsSpec(bn.canonical, None, None, "download", *provenance(bn))
+        return ResolvedWeights(spec, download=True)
+    try:
+        path = download_tv(bn.arch)
+    except OSError as e:  # URLError and socket errors are OSErrors
+        raise WeightsUnavailableError(
+            f"downloading the weights of {bn.canonical} failed: {e}",
+            "check the connection, or import the file with `transferkit weights add`",
+        ) from e
+    spec = WeightsSpec(bn.canonical, path, sha256_file(path), "download", *provenance(bn))
+    return ResolvedWeights(spec, framework_file=path)
 
 
 def _builtin(bn: BackboneName, builtin, path: Path, target_keys: list[str]) -> ResolvedWeights:
@@ -140,11 +154,11 @@ def _builtin(bn: BackboneName, builtin, path: Path, target_keys: list[str]) -> R
     return ResolvedWeights(spec, state_dict=state_dict)
 
 
-def _provenance(bn: BackboneName) -> tuple[str, str]:
-    """(licence, pretraining data) as the source library states them."""
+def provenance(bn: BackboneName) -> tuple[str, str]:
+    """(licence, pretraining data) of the library's published weights, as it states them."""
     if bn.source == "tv":
         enum = tv_weights_enum(bn.arch)
-        return "see torchvision model docs", f"torchvision {enum.name}" if enum else "unknown"
+        return "see torchvision docs", f"torchvision {enum.name}" if enum else "unknown"
     import timm.models
 
     cfg = timm.models.get_pretrained_cfg(bn.model_name)

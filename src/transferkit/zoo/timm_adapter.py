@@ -9,16 +9,17 @@ from the pretrained config through ``timm.data.resolve_data_config``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from transferkit.errors import ConfigError, WeightsMismatchError
+from transferkit.errors import ConfigError, WeightsMismatchError, WeightsUnavailableError
 from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.grouping import build_stages
 from transferkit.zoo.names import BackboneName
-from transferkit.zoo.weights import load_checked
+from transferkit.zoo.weights import build_on_meta, load_checked
 
 
 def build_timm_model(
@@ -47,6 +48,11 @@ def build_timm_model(
         overlay = {"file": str(framework_file), "source": "", "custom_load": bool(cfg.custom_load)}
     try:
         return timm.create_model(bn.model_name, pretrained=True, pretrained_cfg_overlay=overlay)
+    except OSError as e:  # no connection, or the hub's offline mode
+        raise WeightsUnavailableError(
+            f"fetching the weights of {bn.canonical} failed: {e}",
+            "check the connection, or import the file with `transferkit weights add`",
+        ) from e
     except RuntimeError as e:  # timm raises RuntimeError for key or shape mismatches
         raise WeightsMismatchError(
             f"timm could not load {framework_file or 'the downloaded weights'} into "
@@ -56,12 +62,12 @@ def build_timm_model(
         ) from e
 
 
+@functools.lru_cache(maxsize=16)
 def meta_timm_model(bn: BackboneName) -> tuple[nn.Module, tuple[str, ...]]:
-    """The architecture on the meta device (no memory, no init) and its optional key prefixes."""
+    """The architecture on the meta device and its optional key prefixes (shared: read only)."""
     import timm
 
-    with torch.device("meta"):
-        model = timm.create_model(bn.model_name, pretrained=False)
+    model = build_on_meta(lambda: timm.create_model(bn.model_name, pretrained=False))
     return model, classifier_prefixes(model)
 
 

@@ -6,6 +6,7 @@ A checkpoint must never run code, so files are read with safetensors or with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,12 +124,25 @@ def check_state_dict(
         if items:
             more = f" (+{len(items) - 4} more)" if len(items) > 4 else ""
             parts.append(f"{len(items)} {label}: {', '.join(items[:4])}{more}")
-    origin = f"{file} " if file else "the weights "
+    origin = f"weights file {file}" if file else "the weights"
     raise WeightsMismatchError(
-        f"{origin}do not fit {what}: " + "; ".join(parts) + ".",
+        f"{origin} does not fit {what}: " + "; ".join(parts) + ".",
         "check that the file was saved from the same architecture (and not a whole model "
         "object), or pick the matching backbone name",
     )
+
+
+def build_on_meta(build: Callable[[], nn.Module]) -> nn.Module:
+    """``build()`` on the meta device: shapes without memory or initialisation cost.
+
+    A few constructors compute with tensor values while initialising (torchvision's RegNet),
+    which the meta device cannot do; those are built on the CPU and moved.
+    """
+    try:
+        with torch.device("meta"):
+            return build()
+    except (NotImplementedError, RuntimeError):
+        return build().to("meta")
 
 
 def expected_shapes(model: nn.Module) -> dict[str, torch.Size]:

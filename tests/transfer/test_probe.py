@@ -115,6 +115,8 @@ def test_probe_run_is_an_ordinary_run_and_the_second_is_served_from_the_cache(
     assert first.metrics["accuracy"] >= 0.9  # colours are easy even for random conv features
     assert RunConfig.load(first.run_dir / "config.yaml").transfer.strategy == "probe"
     assert len(first.history) == 6 and {r["l2"] for r in first.history} >= {probe["l2"]}
+    ckpts = first.run_dir / "checkpoints"
+    assert (ckpts / "last.safetensors").read_bytes() == (ckpts / "best.safetensors").read_bytes()
 
     # evaluate rebuilds the model from the checkpoint and runs the images through it: the
     # folded head must reproduce the probe's own numbers on the validation split

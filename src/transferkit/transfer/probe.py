@@ -10,7 +10,10 @@ into the classification model's linear head, so the run directory holds an ordin
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,14 +181,17 @@ def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
         offset += len(d)
     start = time.perf_counter()
     num_classes = len(splits.class_names)
-    mean = feats["train"].mean(0)
-    std = feats["train"].std(0).clamp_min(1e-6)  # constant features: leave them at zero weight
-    z = {s: (f - mean) / std for s, f in feats.items()}
-    if "val" in z:
-        fit, history = select_l2(z["train"], labels["train"], z["val"], labels["val"], num_classes)
-    else:
-        fit = fit_logistic(z["train"], labels["train"], num_classes, DEFAULT_L2)
-        history = [{"l2": DEFAULT_L2, "iterations": fit.iterations}]
+    with _threads_for(feats["train"].numel() * num_classes, device):
+        mean = feats["train"].mean(0)
+        std = feats["train"].std(0).clamp_min(1e-6)  # constant features: zero weight
+        z = {s: (f - mean) / std for s, f in feats.items()}
+        if "val" in z:
+            fit, history = select_l2(
+                z["train"], labels["train"], z["val"], labels["val"], num_classes
+            )
+        else:
+            fit = fit_logistic(z["train"], labels["train"], num_classes, DEFAULT_L2)
+            history = [{"l2": DEFAULT_L2, "iterations": fit.iterations}]
     return ProbeOutcome(
         fold_standardisation(fit, mean, std),
         history,
@@ -292,17 +298,44 @@ def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = N
     }
     model.cpu()
     ckpt.save_model(run.best, model, meta)
-    ckpt.save_model(run.last, model, meta)
+    _same_as_best(run)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     write_json(run.metrics, metrics)
     return RunResult(run.path, metrics, out.history, seconds)
 
 
+def _same_as_best(run) -> None:
+    """The probe's last checkpoint is its best: link the files instead of writing them twice."""
+    for suffix in (".safetensors", ".json"):
+        best, last = run.best.with_suffix(suffix), run.last.with_suffix(suffix)
+        last.unlink(missing_ok=True)
+        try:
+            os.link(best, last)
+        except OSError:  # file systems without hard links
+            shutil.copyfile(best, last)
+
+
 def _split_metrics(task, names, logits: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:
     metrics = task.make_metrics(names)
     metrics.update(logits.cpu(), (None, target.cpu()))
     return {"loss": float(F.cross_entropy(logits, target)), **metrics.compute()}
+
+
+@contextmanager
+def _threads_for(work: int, device: torch.device):
+    """One CPU thread for small fits: L-BFGS runs many tiny ops, and on a busy machine the
+    threads of each op wait on each other far longer than the op takes (measured: 0.13 s with
+    one thread against 1-6 s with two on a loaded 2-core machine, for 200 x 1280 features)."""
+    before = torch.get_num_threads()
+    small = device.type == "cpu" and work < 50_000_000
+    if small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if small:
+            torch.set_num_threads(before)
 
 
 def _device(accelerator: str) -> torch.device:

@@ -114,3 +114,36 @@ def test_cli_rank_table_and_bad_input(tmp_path, fake_zoo, capsys):
     assert "at least 2 classes" in capsys.readouterr().err
     assert main(["rank", "--data", str(data), "--backbones", "tiny", "--metric", "logm"]) == 2
     assert "Did you mean 'logme'" in capsys.readouterr().err
+
+
+FASHION = "/work/shared/data/fashion-mnist"
+
+
+@pytest.fixture
+def fashion_folder(tmp_path):
+    """8 test-set images of each of the 10 Fashion-MNIST classes, as PNGs."""
+    from pathlib import Path
+
+    from transferkit.data.demo import read_idx
+
+    images = read_idx(Path(FASHION) / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(Path(FASHION) / "t10k-labels-idx1-ubyte.gz")
+    for c in range(10):
+        folder = tmp_path / "fm" / f"class{c}"
+        folder.mkdir(parents=True)
+        for i in np.flatnonzero(labels == c)[:8]:
+            Image.fromarray(images[i]).save(folder / f"{i}.png")
+    return tmp_path / "fm"
+
+
+def test_real_pretrained_weights_outrank_random_init(fashion_folder):
+    pretrained = rank(fashion_folder, "efficientnet_lite0", img_size=64, progress=False)
+    scratch = rank(fashion_folder, "efficientnet_lite0", weights="none", img_size=64,
+                   progress=False)
+    assert pretrained[0]["status"] == scratch[0]["status"] == "ok"
+    assert pretrained[0]["score"] > scratch[0]["score"] + 0.05
+    leep = rank(fashion_folder, "efficientnet_lite0", metric="leep", img_size=64, progress=False)
+    # the ImageNet head's predictions carry information about the clothing classes: the expected
+    # empirical predictor beats the uniform guess log(1/10)
+    assert leep[0]["extracted"] == 0  # same features as the LogME ranking: served by the cache
+    assert np.log(0.1) < leep[0]["score"] < 0

@@ -151,3 +151,17 @@ def test_bad_inputs():
         scores.compute_score("logm", f, torch.arange(60) % 2)
     with pytest.raises(ConfigError, match="source classifier head"):
         scores.compute_score("leep", f, torch.arange(60) % 2)
+
+
+def test_logme_stays_finite_when_features_interpolate_the_labels():
+    # 20 samples in 64 dimensions: every labelling is fitted exactly, beta would run to infinity
+    g = torch.Generator().manual_seed(4)
+    f = torch.randn(20, 64, generator=g)
+    labels = torch.arange(20) % 4
+    value = scores.logme(f, labels)
+    assert math.isfinite(value)
+    u, sv, _ = torch.linalg.svd(f.double(), full_matrices=False)
+    y = (labels == 0).double()
+    ev = scores.logme_evidence(sv**2, u.T @ y, float(y @ y), *f.shape)
+    assert ev.beta < 20 / scores.EPS  # held finite by the reference implementation's epsilon
+    assert ev.value == pytest.approx(float(scores.log_evidence(f, y, ev.alpha, ev.beta)), abs=1e-6)

@@ -27,6 +27,7 @@ import torch
 from transferkit.errors import ConfigError, did_you_mean
 
 METRICS = ("logme", "leep", "nce", "hscore")
+EPS = 1e-5
 NEEDS_SOURCE_HEAD = frozenset({"leep", "nce"})
 
 
@@ -105,8 +106,10 @@ def logme_evidence(
         gamma = (beta * s / denom).sum()
         m2 = (beta**2 * s * z**2 / denom**2).sum()  # ||m||^2 with m = beta A^-1 F^T y
         res2 = y_norm2 - (z**2).sum() + ((alpha * z / denom) ** 2).sum()  # ||y - F m||^2
-        new_alpha = float(gamma / m2.clamp_min(1e-300))
-        new_beta = float((n - gamma) / res2.clamp_min(1e-300))
+        # The 1e-5 of the reference implementation keeps beta finite when the features fit the
+        # labels exactly (N <= D): the evidence then keeps growing as the noise variance -> 0.
+        new_alpha = float(gamma / (m2 + EPS))
+        new_beta = float((n - gamma) / (res2 + EPS))
         done = abs(new_alpha / new_beta - alpha / beta) <= tol * (alpha / beta)
         alpha, beta = new_alpha, new_beta
         if done:

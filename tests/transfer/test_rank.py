@@ -138,8 +138,9 @@ def fashion_folder(tmp_path):
 
 def test_real_pretrained_weights_outrank_random_init(fashion_folder):
     pretrained = rank(fashion_folder, "efficientnet_lite0", img_size=64, progress=False)
-    scratch = rank(fashion_folder, "efficientnet_lite0", weights="none", img_size=64,
-                   progress=False)
+    scratch = rank(
+        fashion_folder, "efficientnet_lite0", weights="none", img_size=64, progress=False
+    )
     assert pretrained[0]["status"] == scratch[0]["status"] == "ok"
     assert pretrained[0]["score"] > scratch[0]["score"] + 0.05
     leep = rank(fashion_folder, "efficientnet_lite0", metric="leep", img_size=64, progress=False)
@@ -147,3 +148,26 @@ def test_real_pretrained_weights_outrank_random_init(fashion_folder):
     # empirical predictor beats the uniform guess log(1/10)
     assert leep[0]["extracted"] == 0  # same features as the LogME ranking: served by the cache
     assert np.log(0.1) < leep[0]["score"] < 0
+
+
+def test_local_means_every_backbone_with_offline_weights(monkeypatch):
+    from types import SimpleNamespace
+
+    import transferkit.zoo.store
+    from transferkit.errors import ConfigError
+    from transferkit.transfer.rank import parse_backbones
+
+    rows = [
+        SimpleNamespace(name="a", canonical="timm:a", weights_local=True),
+        SimpleNamespace(name="b", canonical="tv:b", weights_local=False),
+        SimpleNamespace(name="c", canonical="timm:c", weights_local=True),
+    ]
+    entries = [SimpleNamespace(name="timm:c"), SimpleNamespace(name="tv:d")]
+    monkeypatch.setattr(transferkit.zoo, "list_backbones", lambda: rows)
+    monkeypatch.setattr(transferkit.zoo.store, "list_entries", lambda: entries)
+    assert parse_backbones("local") == ["a", "c", "tv:d"]
+    assert parse_backbones(" x, y ,x") == ["x", "y"]
+    monkeypatch.setattr(transferkit.zoo, "list_backbones", lambda: rows[1:2])
+    monkeypatch.setattr(transferkit.zoo.store, "list_entries", lambda: [])
+    with pytest.raises(ConfigError, match="no backbone has pretrained weights"):
+        parse_backbones("local")

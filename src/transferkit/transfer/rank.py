@@ -46,14 +46,15 @@ def parse_backbones(text: str | Sequence[str]) -> list[str]:
 
 
 def local_backbones() -> list[str]:
-    """Names of the zoo backbones whose pretrained weights can be loaded offline."""
+    """Zoo backbones whose pretrained weights load offline, plus every weight-store entry."""
     from transferkit.zoo import list_backbones
+    from transferkit.zoo.store import list_entries
 
-    return [row["name"] for row in _rows(list_backbones()) if row.get("weights_local")]
-
-
-def _rows(rows) -> list[dict[str, Any]]:
-    return [r if isinstance(r, dict) else vars(r) for r in rows]
+    rows = [r for r in list_backbones() if r.weights_local]
+    names = [r.name for r in rows]
+    known = {r.canonical for r in rows}
+    names += [e.name for e in list_entries() if e.name not in known]
+    return names
 
 
 def load_labelled(data: str | Path, *, format: str = "auto", on_bad_image: str = "fail"):

@@ -51,6 +51,10 @@ class RunDirError(TransferkitError, FileNotFoundError):
     """A folder given as a run directory is not one, or is incomplete."""
 
 
+class ExportError(TransferkitError, RuntimeError):
+    """A model cannot be exported correctly (unsupported task, outputs that differ from PyTorch)."""
+
+
 def did_you_mean(value: str, options: Iterable[str], n: int = 3) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest options, or an empty string."""
     matches = difflib.get_close_matches(str(value), list(options), n=n, cutoff=0.5)

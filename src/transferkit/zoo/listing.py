@@ -42,12 +42,14 @@ def list_backbones(pattern: str | None = None) -> list[BackboneRow]:
     names = list(ALIASES)
     if pattern:
         glob = pattern.lower() if any(c in pattern for c in "*?[") else f"*{pattern.lower()}*"
-        names = [a for a in ALIASES if fnmatch.fnmatchcase(a, glob)]
+        alias_of = {full: alias for alias, full in ALIASES.items()}
         full = [f"timm:{n}" for n in timm_names()] + [f"tv:{n}" for n in tv_names()]
-        aliased = set(ALIASES.values())
-        more = [n for n in full if fnmatch.fnmatchcase(n.lower(), glob) and n not in aliased]
-        more += [n for n in full if fnmatch.fnmatchcase(n.partition(":")[2].lower(), glob)]
-        names += list(dict.fromkeys(m for m in more if m not in aliased))[:MAX_ROWS]
+        hits = [n for n in full if fnmatch.fnmatchcase(n.lower(), glob)]
+        hits += [n for n in full if fnmatch.fnmatchcase(n.partition(":")[2].lower(), glob)]
+        short = [a for a in ALIASES if fnmatch.fnmatchcase(a, glob)]
+        short += [alias_of[n] for n in hits if n in alias_of]
+        others = [n for n in dict.fromkeys(hits) if n not in alias_of]
+        names = [a for a in ALIASES if a in short] + others[:MAX_ROWS]
     return [_row(name) for name in names]
 
 

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from transferkit.errors import ConfigError
+
 # Children that end the trunk (pooling and classifier side), children that are never part of it,
 # and containers whose children are units of their own.
 _STOP = ("avgpool", "dropout", "fc", "classifier", "head", "heads", "norm")
@@ -175,7 +177,11 @@ class SwinFamily(CnnFamily):
 
 
 class VitFamily(CnnFamily):
-    """ViT: patch embedding + class token, then encoder blocks; one stride-16 map."""
+    """ViT: patch embedding + class token, then encoder blocks; one map at the patch stride.
+
+    torchvision's ViT accepts only its training size; here any size that the patch size divides
+    works, with the position embedding resized bicubically (as torchvision does for checkpoints).
+    """
 
     def build_kwargs(self, weights_meta, pretrained):
         return {"image_size": weights_meta["min_size"][0]} if weights_meta else {}
@@ -191,10 +197,28 @@ class VitFamily(CnnFamily):
     def run(self, model, unit, x):
         if unit != "stem":
             return model.get_submodule(unit)(x)
-        tokens = model._process_input(x)
+        p = model.patch_size
+        if x.shape[-2] % p or x.shape[-1] % p:
+            raise ConfigError(
+                f"ViT input {tuple(x.shape[-2:])} is not a multiple of its patch size {p}; "
+                f"resize to a multiple of {p} (e.g. {model.image_size})."
+            )
+        grid = (x.shape[-2] // p, x.shape[-1] // p)
+        tokens = model.conv_proj(x).flatten(2).transpose(1, 2)
         cls = model.class_token.expand(tokens.shape[0], -1, -1)
-        tokens = torch.cat([cls, tokens], dim=1) + model.encoder.pos_embedding
+        tokens = torch.cat([cls, tokens], dim=1) + self._pos_embedding(model, grid)
         return model.encoder.dropout(tokens)
+
+    @staticmethod
+    def _pos_embedding(model: nn.Module, grid: tuple[int, int]) -> torch.Tensor:
+        pos = model.encoder.pos_embedding
+        side = model.image_size // model.patch_size
+        if grid == (side, side):
+            return pos
+        cls_pos, patch_pos = pos[:, :1], pos[:, 1:]
+        patch_pos = patch_pos.transpose(1, 2).reshape(1, -1, side, side)
+        patch_pos = F.interpolate(patch_pos, size=grid, mode="bicubic", align_corners=True)
+        return torch.cat([cls_pos, patch_pos.flatten(2).transpose(1, 2)], dim=1)
 
     def to_map(self, model, y, hw):
         h, w = hw[0] // model.patch_size, hw[1] // model.patch_size

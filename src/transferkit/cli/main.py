@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "transferkit.cli.rank_cmd",
     "transferkit.cli.compare_cmd",
     "transferkit.cli.cache_cmd",
+    "transferkit.cli.data_cmd",
 ]
 
 

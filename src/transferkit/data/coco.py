@@ -88,7 +88,7 @@ def read_coco(path: Path, issues: Issues) -> DetectionSource:
         raise DatasetError(f"{path}: no COCO annotation file found", hint="pass the .json file")
     raw = {split: read_json_file(f) for split, f in files.items()}
     for split, d in raw.items():
-        _check_top(d, files[split])
+        check_top(d, files[split])
     names, cat_ids = _categories(raw, files)
     label_of = {cid: i + 1 for i, cid in enumerate(cat_ids)}
     splits = {split: _records(d, files[split], label_of, issues) for split, d in raw.items()}
@@ -96,7 +96,8 @@ def read_coco(path: Path, issues: Issues) -> DetectionSource:
     return DetectionSource("coco", root, names, cat_ids, splits, issues, coco=raw)
 
 
-def _check_top(d: Any, f: Path) -> None:
+def check_top(d: Any, f: Path) -> None:
+    """Raise unless ``d`` has the images / annotations / categories lists of COCO instances."""
     if not isinstance(d, dict):
         raise DatasetError(f"{f}: expected a JSON object with 'images', got {type(d).__name__}")
     for key in ("images", "annotations", "categories"):

@@ -47,10 +47,10 @@ FPN_CHANNELS = 256
 # defaults (2000 proposals, 512 RoIs per image) are sized for COCO and make the RoI head cost more
 # than the backbone on a CPU.
 FASTER_RCNN_BUDGET = {
-    "rpn_pre_nms_top_n_train": 1000,
-    "rpn_post_nms_top_n_train": 600,
-    "rpn_pre_nms_top_n_test": 600,
-    "rpn_post_nms_top_n_test": 300,
+    "rpn_pre_nms_top_n_train": 600,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_test": 150,
     "box_batch_size_per_image": 128,
 }
 
@@ -113,19 +113,18 @@ def build_detector(
             f"unknown detector {detector!r}.{did_you_mean(detector, DETECTORS)}",
             hint=f"valid detectors: {', '.join(DETECTORS)}",
         )
+    # The three deepest backbone levels (strides 8-32 on most backbones) feed the pyramid: a
+    # stride-4 level would cost several times the backbone itself in FPN and RPN convolutions.
     n = len(backbone.feature_info)
-    if detector == "faster_rcnn":
-        levels = list(range(max(0, n - 4), n))
-        body = PyramidBackbone(backbone, levels, "pool", freeze_norm_stats)
-    else:
-        levels = list(range(max(0, n - 3), n))
-        body = PyramidBackbone(backbone, levels, "p6p7", freeze_norm_stats)
+    levels = list(range(max(0, n - 3), n))
+    extra = "pool" if detector == "faster_rcnn" else "p6p7"
+    body = PyramidBackbone(backbone, levels, extra, freeze_norm_stats)
     mean, std = list(backbone.data_config.mean), list(backbone.data_config.std)
     common = {"min_size": 800, "max_size": 1333, "image_mean": mean, "image_std": std}
     strides = body.strides
     if detector == "faster_rcnn":
         anchors = AnchorGenerator(
-            tuple((8 * s,) for s in strides), ((0.5, 1.0, 2.0),) * len(strides)
+            tuple((4 * s,) for s in strides), ((0.5, 1.0, 2.0),) * len(strides)
         )
         names = [str(k) for k in range(len(levels))]
         net = FasterRCNN(

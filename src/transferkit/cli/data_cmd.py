@@ -53,9 +53,8 @@ def _run_convert(args: argparse.Namespace) -> int:
         f"{name} {s['images']} images / {s['objects']} objects"
         for name, s in summary["splits"].items()
     )
-    print(
-        f"converted {summary['from']} -> {summary['to']}: {splits}; {len(summary['classes'])} classes"
-    )
+    n_classes = len(summary["classes"])
+    print(f"converted {summary['from']} -> {summary['to']}: {splits}; {n_classes} classes")
     for kind, count in summary["issues"].items():
         print(f"  {kind}: {count}")
     if summary["crowd_dropped"]:

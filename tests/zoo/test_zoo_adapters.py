@@ -20,6 +20,7 @@ from transferkit.zoo.tv_families import DenseNetFamily
         ("tv:vit_b_32", 224),  # tokens; torchvision only takes its training size
         ("tv:swin_t", 64),  # NHWC blocks, LayerNorm before the pool
         ("timm:mobilenetv3_small_050", 64),
+        ("timm:vit_tiny_patch16_224", 224),  # class token and position embedding are stem params
     ],
 )
 def test_source_head_of_pooled_equals_library_forward(name, size):
@@ -81,6 +82,10 @@ def test_vit_takes_other_sizes_that_the_patch_divides():
     assert fmap.shape == (1, 768, 2, 3)
     with pytest.raises(ConfigError, match="multiple of its patch size 32"):
         backbone.forward_pooled(torch.randn(1, 3, 70, 64))
+    timm_vit = create_backbone("timm:vit_tiny_patch16_224", weights="none").eval()
+    (fmap,) = timm_vit.forward_features(torch.randn(1, 3, 64, 96))
+    assert fmap.shape == (1, 192, 4, 6)
+    assert timm_vit.forward_pooled(torch.randn(1, 3, 64, 96)).shape == (1, 192)
 
 
 def test_densenet_old_checkpoint_keys_are_renamed():

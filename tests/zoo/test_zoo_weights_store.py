@@ -150,3 +150,25 @@ def test_builtin_layout_is_converted_on_add():
     entry = store.add("efficientnet_lite0", spec.path())
     assert entry.has_source_head and entry.original_sha256 == spec.sha256
     assert create_backbone("efficientnet_lite0").weights_info["source"] == "store"
+
+
+def test_hugging_face_cache_is_used_offline(tmp_path, monkeypatch):
+    """A timm file already in the Hugging Face cache is loaded by timm's own loader."""
+    from safetensors.torch import save_file
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    torch.manual_seed(1)
+    state = create_backbone("timm:mobilenetv3_small_050", weights="none", keep_source_head=True)
+    state = {k: v.clone().contiguous() for k, v in state.model.state_dict().items()}
+    repo = tmp_path / "hf" / "models--timm--mobilenetv3_small_050.lamb_in1k"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    save_file(state, str(snapshot / "model.safetensors"))
+
+    backbone = create_backbone("timm:mobilenetv3_small_050")
+    info = backbone.weights_info
+    assert info["source"] == "hf cache" and info["file"] == str(snapshot / "model.safetensors")
+    assert info["licence"] == "apache-2.0" and info["pretraining_data"] == "timm tag lamb_in1k"
+    torch.testing.assert_close(backbone.model.conv_stem.weight, state["conv_stem.weight"])

@@ -64,12 +64,24 @@ def cache_candidates(bn: BackboneName) -> list[CacheCandidate]:
     return out
 
 
-def _hf_candidate(repo_id: str, filename: str | None) -> CacheCandidate:
-    from huggingface_hub import constants, try_to_load_from_cache
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, read from the environment now (the library reads it once)."""
+    from huggingface_hub import constants
 
-    folder = Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path(constants.HF_HUB_CACHE)
+
+
+def _hf_candidate(repo_id: str, filename: str | None) -> CacheCandidate:
+    from huggingface_hub import try_to_load_from_cache
+
+    cache = hf_cache_dir()
+    folder = cache / ("models--" + repo_id.replace("/", "--"))
     for name in [filename] if filename else ["model.safetensors", "pytorch_model.bin"]:
-        hit = try_to_load_from_cache(repo_id, name)
+        hit = try_to_load_from_cache(repo_id, name, cache_dir=cache)
         if isinstance(hit, str) and Path(hit).is_file():
             return CacheCandidate("hf cache", Path(hit), Path(hit))
     return CacheCandidate("hf cache", folder, None)

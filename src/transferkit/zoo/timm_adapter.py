@@ -38,7 +38,7 @@ def build_timm_model(
     import timm
 
     if framework_file is None and not download:
-        model = timm.create_model(bn.model_name, pretrained=False)
+        model = _create(bn.model_name, pretrained=False)
         if state_dict is not None:
             load_checked(model, state_dict, classifier_prefixes(model), bn.canonical, file_label)
         return model
@@ -47,7 +47,7 @@ def build_timm_model(
         cfg = timm.models.get_pretrained_cfg(bn.model_name)
         overlay = {"file": str(framework_file), "source": "", "custom_load": bool(cfg.custom_load)}
     try:
-        return timm.create_model(bn.model_name, pretrained=True, pretrained_cfg_overlay=overlay)
+        return _create(bn.model_name, pretrained=True, pretrained_cfg_overlay=overlay)
     except OSError as e:  # no connection, or the hub's offline mode
         raise WeightsUnavailableError(
             f"fetching the weights of {bn.canonical} failed: {e}",
@@ -60,6 +60,22 @@ def build_timm_model(
             "delete the file so it is fetched again, or import weights with "
             "`transferkit weights add`",
         ) from e
+
+
+def _create(model_name: str, **kwargs) -> nn.Module:
+    """``timm.create_model``, with any input size for the models that can take it.
+
+    ViT-like models otherwise insist on their training size; ``dynamic_img_size`` resizes their
+    position embedding on the fly. Models without the option reject it before building anything.
+    """
+    import timm
+
+    try:
+        return timm.create_model(model_name, dynamic_img_size=True, **kwargs)
+    except TypeError as e:
+        if "dynamic_img_size" not in str(e):
+            raise
+        return timm.create_model(model_name, **kwargs)
 
 
 @functools.lru_cache(maxsize=16)

@@ -57,7 +57,8 @@ def _run_convert(args: argparse.Namespace) -> int:
     print(f"converted {summary['from']} -> {summary['to']}: {splits}; {n_classes} classes")
     for kind, count in summary["issues"].items():
         print(f"  {kind}: {count}")
-    if summary["crowd_dropped"]:
-        print(f"  crowd regions left out (YOLO cannot mark them): {summary['crowd_dropped']}")
+    if summary["ignore_regions_dropped"]:
+        dropped = summary["ignore_regions_dropped"]
+        print(f"  crowd / difficult (ignore) regions left out, YOLO cannot mark them: {dropped}")
     print(f"written to {args.dst}")
     return 0

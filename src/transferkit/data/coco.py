@@ -135,6 +135,7 @@ def _categories(raw: dict[str, dict], files: dict[str, Path]) -> tuple[list[str]
 
 def _records(d: dict, f: Path, label_of: dict[int, int], issues: Issues) -> list[DetectionRecord]:
     images: dict[Any, DetectionRecord] = {}
+    skipped: set[Any] = set()  # images dropped above: their annotations go with them, uncounted
     names_seen: set[str] = set()
     base: Path | None = None
     for img in d["images"]:
@@ -145,10 +146,11 @@ def _records(d: dict, f: Path, label_of: dict[int, int], issues: Issues) -> list
             raise DatasetError(f"{where}: image ids must be integers, got {img['id']!r}")
         if img["id"] in images or img["file_name"] in names_seen:
             issues.bad("duplicate_image", f"{where} is listed twice")
-            continue
+            continue  # the first entry with this id keeps its annotations
         path, base = _resolve(f, str(img["file_name"]), base)
         if path is None:
             issues.bad("missing_image", f"{where}: image file not found")
+            skipped.add(img["id"])
             continue
         if img.get("width") and img.get("height"):
             w, h = int(img["width"]), int(img["height"])
@@ -157,7 +159,8 @@ def _records(d: dict, f: Path, label_of: dict[int, int], issues: Issues) -> list
         names_seen.add(img["file_name"])
         images[img["id"]] = DetectionRecord(path, w, h, int(img["id"]), [], str(img["file_name"]))
     for ann in d["annotations"]:
-        _add_annotation(ann, f, images, label_of, issues)
+        if not (isinstance(ann, dict) and ann.get("image_id") in skipped):
+            _add_annotation(ann, f, images, label_of, issues)
     return list(images.values())
 
 

@@ -60,8 +60,8 @@ def convert_dataset(
 
     Images are copied; splits are kept (a source without splits stays without). ``dst`` must be
     empty or absent, so a conversion never mixes with older files. Returns a summary: format,
-    images and objects per split, annotations skipped or clipped while reading, and crowd
-    regions dropped (YOLO cannot mark a region "ignore").
+    images and objects per split (as read), annotations skipped or clipped while reading, and
+    crowd / difficult regions left out (YOLO cannot mark a region "ignore").
     """
     from transferkit.data.coco import write_coco
     from transferkit.data.voc import write_voc
@@ -85,7 +85,7 @@ def convert_dataset(
         write_voc(dst, splits, source.class_names)
     else:
         write_yolo(dst, splits, source.class_names)
-    crowd = sum(o.iscrowd for rs in splits.values() for r in rs for o in r.objects)
+    ignored = sum(o.iscrowd or o.difficult for rs in splits.values() for r in rs for o in r.objects)
     return {
         "from": source.format,
         "to": dst_format,
@@ -95,5 +95,5 @@ def convert_dataset(
             for name, rs in splits.items()
         },
         "issues": source.issues.summary()["counts"],
-        "crowd_dropped": crowd if dst_format == "yolo" else 0,
+        "ignore_regions_dropped": ignored if dst_format == "yolo" else 0,
     }

@@ -238,7 +238,8 @@ def write_yolo(
 ) -> list[Path]:
     """Write ``images/<split>/``, ``labels/<split>/``, ``data.yaml`` and ``classes.txt``.
 
-    Crowd regions are left out: YOLO has no way to mark a region as "ignore".
+    Crowd regions and VOC ``difficult`` objects are left out: YOLO has no way to mark a region
+    "ignore" (Ultralytics' own VOC conversion drops difficult objects too).
     """
     written = []
     for split, records in splits.items():
@@ -249,7 +250,7 @@ def write_yolo(
         for r, name in zip(records, copy_images(records, img_dir), strict=True):
             lines = []
             for o in r.objects:
-                if o.iscrowd:
+                if o.iscrowd or o.difficult:
                     continue
                 x1, y1, x2, y2 = o.box
                 cx, cy = (x1 + x2) / 2 / r.width, (y1 + y2) / 2 / r.height

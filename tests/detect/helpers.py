@@ -1,4 +1,4 @@
-"""Small builders for detection tests: images on disk and annotation files as other tools write them."""
+"""Builders for detection tests: images on disk, annotation files as other tools write them."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from transferkit.tasks.coco_eval import STAT_KEYS, evaluate_coco
 
 
 def _random_case(seed: int):
-    """Ground truth with crowd regions and varied sizes, and noisy predictions with false positives."""
+    """Ground truth with crowd regions and varied sizes; noisy predictions with false positives."""
     rng = np.random.default_rng(seed)
     images = [{"id": i, "width": 320, "height": 240, "file_name": f"{i}.jpg"} for i in range(1, 31)]
     cats = [{"id": c, "name": f"class{c}"} for c in (2, 5, 9)]

@@ -5,7 +5,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_probe.py --per-class 100 --img-size 96
 
 It writes a Fashion-MNIST subset (from ../shared/data, or --idx-dir) as an image folder, then in
-one process, each timing after a warm-up that pays the one-time imports:
+one process, each timing after a warm-up that pays the one-time imports, ``--repeats`` times
+interleaved (medians reported; the machine may be shared):
 
 * ``forward``: build the backbone, read the data set (listing and verification), and run every
   image once through ``forward_pooled`` in eval mode: the least any training run does;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -30,12 +32,28 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IDX = ROOT.parent / "shared" / "data" / "fashion-mnist"
-CLASSES = ("T-shirt-top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-           "Bag", "Ankle_boot")
+CLASSES = (
+    "T-shirt-top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle_boot",
+)
 
 
-def make_subset(dest: Path, per_class: int, val_per_class: int, test_per_class: int,
-                idx_dir: Path = DEFAULT_IDX, seed: int = 0) -> Path:
+def make_subset(
+    dest: Path,
+    per_class: int,
+    val_per_class: int,
+    test_per_class: int,
+    idx_dir: Path = DEFAULT_IDX,
+    seed: int = 0,
+) -> Path:
     """Write ``dest/{train,val,test}/<class>/*.png`` from the Fashion-MNIST IDX files (seeded).
 
     Train and val come from the original training set (disjoint), test from the original test
@@ -94,8 +112,14 @@ def timed_probe(data: Path, out: Path, backbone_name: str, img_size: int, batch_
     from transferkit.config import RunConfig
     from transferkit.transfer.probe import fit_probe
 
-    cfg = RunConfig().with_values(path=str(data), backbone=backbone_name, strategy="probe",
-                                  img_size=img_size, batch_size=batch_size, quiet=True)
+    cfg = RunConfig().with_values(
+        path=str(data),
+        backbone=backbone_name,
+        strategy="probe",
+        img_size=img_size,
+        batch_size=batch_size,
+        quiet=True,
+    )
     start = time.perf_counter()
     result = fit_probe(cfg, out)
     return time.perf_counter() - start, result.metrics
@@ -111,33 +135,56 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--work", type=Path, default=None, help="folder for data, cache and runs")
     p.add_argument("--idx-dir", type=Path, default=DEFAULT_IDX)
+    p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="tk-bench-probe-"))
     os.environ["TRANSFERKIT_CACHE_DIR"] = str(work / "cache")
-    data = make_subset(work / f"fmnist-{args.per_class}", args.per_class, args.val_per_class,
-                       args.test_per_class, args.idx_dir)
+    data = make_subset(
+        work / f"fmnist-{args.per_class}",
+        args.per_class,
+        args.val_per_class,
+        args.test_per_class,
+        args.idx_dir,
+    )
     from transferkit.transfer.cache import FeatureCache
 
-    FeatureCache().clear()
     n = 10 * (args.per_class + args.val_per_class + args.test_per_class)
-    print(f"{args.backbone}, {n} images at {args.img_size}px, torch threads "
-          f"{torch.get_num_threads()}, data in {data}", flush=True)
+    print(
+        f"{args.backbone}, {n} images at {args.img_size}px, torch threads "
+        f"{torch.get_num_threads()}, data in {data}",
+        flush=True,
+    )
 
     plain_forward(data, args.backbone, args.img_size, args.batch_size)  # warm-up: imports, caches
-    forward = plain_forward(data, args.backbone, args.img_size, args.batch_size)
-    cold, m = timed_probe(data, work / "run-cold", args.backbone, args.img_size, args.batch_size)
-    warm, m2 = timed_probe(data, work / "run-warm", args.backbone, args.img_size, args.batch_size)
-    if m2["probe"]["extracted"] != 0:
-        print("warning: the warm run extracted features; the cache missed", file=sys.stderr)
-    print(f"plain forward pass      {forward:7.2f} s")
-    print(f"cold probe              {cold:7.2f} s  (features {m['probe']['feature_seconds']:.2f} s,"
-          f" L2 grid {m['probe']['fit_seconds']:.2f} s)")
-    print(f"warm probe              {warm:7.2f} s  (features {m2['probe']['feature_seconds']:.2f} s,"
-          f" L2 grid {m2['probe']['fit_seconds']:.2f} s)")
-    print(f"cold / forward          {cold / forward:7.2f}   (goal <= 1.3)")
-    print(f"cold / warm             {cold / warm:7.2f}   (goal >= 20)")
-    print(f"probe test accuracy     {m['accuracy']:.4f} (L2 {m['probe']['l2']:g})")
+    # Interleaved repeats, medians reported: on a shared machine the load changes over minutes.
+    runs = []
+    for r in range(args.repeats):
+        FeatureCache().clear()
+        forward = plain_forward(data, args.backbone, args.img_size, args.batch_size)
+        cold, m = timed_probe(
+            data, work / f"cold{r}", args.backbone, args.img_size, args.batch_size
+        )
+        warm, m2 = timed_probe(
+            data, work / f"warm{r}", args.backbone, args.img_size, args.batch_size
+        )
+        if m2["probe"]["extracted"] != 0:
+            print("warning: the warm run extracted features; the cache missed", file=sys.stderr)
+        runs.append((forward, cold, warm))
+        print(
+            f"repeat {r + 1}: forward {forward:6.2f} s  cold probe {cold:6.2f} s "
+            f"(features {m['probe']['feature_seconds']:.2f} s, L2 grid "
+            f"{m['probe']['fit_seconds']:.2f} s)  warm probe {warm:5.2f} s  "
+            f"cold/forward {cold / forward:.2f}  cold/warm {cold / warm:.1f}",
+            flush=True,
+        )
+    forward, cold, warm = (statistics.median(x) for x in zip(*runs, strict=True))
+    print(f"median plain forward pass  {forward:7.2f} s")
+    print(f"median cold probe          {cold:7.2f} s")
+    print(f"median warm probe          {warm:7.2f} s")
+    print(f"cold / forward             {cold / forward:7.2f}   (goal <= 1.3)")
+    print(f"cold / warm                {cold / warm:7.2f}   (goal >= 20)")
+    print(f"probe test accuracy        {m['accuracy']:.4f} (L2 {m['probe']['l2']:g})")
     return 0
 
 

@@ -1,0 +1,75 @@
+"""Classification report section: the validation images the model gets wrong most confidently.
+
+These are where label noise and confusable classes show up first, so they are worth a look
+before anything else: a mislabelled training set looks like a model that is "sure and wrong".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from transferkit.data.images import load_image_rgb
+from transferkit.report.html import Section, image, note, para
+from transferkit.report.images import THUMB, fit_within, png_bytes
+
+SHOWN = 12
+MAX_SCORED = 2000  # validation images scored for the report; larger sets are sampled evenly
+BATCH = 64
+
+
+@torch.no_grad()
+def confident_mistakes(run, dataset, limit: int = SHOWN) -> tuple[list[dict], int]:
+    """Wrong predictions on ``dataset`` (a ClassificationDataset), most confident first.
+
+    Returns up to ``limit`` dicts (path, true, predicted, confidence, true_probability) and the
+    number of images scored.
+    """
+    samples = list(dataset.samples)
+    if len(samples) > MAX_SCORED:
+        step = len(samples) / MAX_SCORED
+        samples = [samples[int(i * step)] for i in range(MAX_SCORED)]
+    model = run.model.eval()
+    device = next(model.parameters()).device
+    wrong = []
+    for start in range(0, len(samples), BATCH):
+        chunk = samples[start : start + BATCH]
+        images = torch.stack([dataset.transform(load_image_rgb(p)) for p, _ in chunk])
+        probs = model(images.to(device)).float().softmax(dim=1).cpu()
+        conf, pred = probs.max(dim=1)
+        for (path, label), c, p, row in zip(chunk, conf, pred, probs, strict=True):
+            if int(p) != int(label):
+                wrong.append(
+                    {
+                        "path": path,
+                        "true": run.class_names[int(label)],
+                        "predicted": run.class_names[int(p)],
+                        "confidence": float(c),
+                        "true_probability": float(row[int(label)]),
+                    }
+                )
+    wrong.sort(key=lambda w: -w["confidence"])
+    return wrong[:limit], len(samples)
+
+
+def sections(run, splits) -> list[Section]:
+    """The "most confidently wrong" gallery of the validation split."""
+    title = "Most confidently wrong validation images"
+    if splits is None or splits.val is None or not hasattr(splits.val, "samples"):
+        return [Section(title, note("the validation images could not be read; see above"))]
+    mistakes, scored = confident_mistakes(run, splits.val)
+    if not mistakes:
+        return [Section(title, para(f"All {scored} validation images scored are right."))]
+    body = para(
+        f"{len(mistakes)} of the wrong predictions among {scored} validation images, most "
+        "confident first (thumbnails)."
+    )
+    for m in mistakes:
+        thumb = fit_within(load_image_rgb(m["path"]), THUMB)
+        caption = (
+            f"true {m['true']}, predicted {m['predicted']} ({m['confidence']:.2f}; "
+            f"true class {m['true_probability']:.2f}) - {Path(m['path']).name}"
+        )
+        body += image(png_bytes(thumb), f"{m['true']} predicted as {m['predicted']}", caption)
+    return [Section(title, body)]

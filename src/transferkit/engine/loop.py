@@ -22,8 +22,10 @@ from transferkit.engine.evaluation import run_evaluation
 from transferkit.engine.optim import build_optimizer, warmup_cosine
 from transferkit.engine.progress import RunLog
 from transferkit.engine.rundir import RunDir
+from transferkit.engine.tensorboard_log import EpochLog
 from transferkit.errors import RunDirError
 from transferkit.fileio import write_json
+from transferkit.report import write_report_safely
 from transferkit.tasks import get_task
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
@@ -49,7 +51,9 @@ def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
     if cfg.transfer.strategy == "probe":
         from transferkit.transfer.probe import fit_probe
 
-        return fit_probe(cfg, Path(out_dir))
+        result = fit_probe(cfg, Path(out_dir))
+        write_report_safely(result.run_dir)
+        return result
     t = cfg.train
     if t.devices > 1:
         # Spawned workers work the same from the CLI, a script or a notebook. Unused parameters are
@@ -107,6 +111,7 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
         start_epoch, best_score, stale = state["epoch"] + 1, state["best_score"], state["stale"]
         history = [dict(r) for r in run.read_history()][:start_epoch]
         log.info(f"resuming from epoch {start_epoch + 1} of {t.epochs}")
+    tb = EpochLog(run.path, enabled=fabric.is_global_zero, first_epoch=start_epoch + 1)
 
     for epoch in range(start_epoch, t.epochs):
         epoch_start = time.perf_counter()
@@ -143,6 +148,7 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
                 "rng": ckpt.rng_state(),
             })
             run.write_history(history)
+            tb.log(row)
         fabric.barrier()
         if stop:
             log.info(f"early stop: {task.monitor} did not improve for {t.patience} epoch(s)")
@@ -153,6 +159,8 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
     metrics["train_seconds"] = round(seconds, 3)
     if fabric.is_global_zero:
         write_json(run.metrics, metrics)
+        tb.close()
+        write_report_safely(run.path, splits, warn=log.info)
     return RunResult(run.path, metrics, history, seconds)
 
 

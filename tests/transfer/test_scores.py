@@ -165,3 +165,26 @@ def test_logme_stays_finite_when_features_interpolate_the_labels():
     ev = scores.logme_evidence(sv**2, u.T @ y, float(y @ y), *f.shape)
     assert ev.beta < 20 / scores.EPS  # held finite by the reference implementation's epsilon
     assert ev.value == pytest.approx(float(scores.log_evidence(f, y, ev.alpha, ev.beta)), abs=1e-6)
+
+
+def test_ledoit_wolf_matches_the_papers_formula():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(15, 40, generator=g).double() @ torch.randn(40, 40, generator=g).double()
+    x = x - x.mean(0)
+    n, p = x.shape
+    s = x.T @ x / n
+    mu = torch.trace(s) / p
+    d2 = ((s - mu * torch.eye(p, dtype=s.dtype)) ** 2).sum() / p
+    b2 = sum(((torch.outer(xk, xk) - s) ** 2).sum() / p for xk in x) / n**2
+    a = float(min(b2, d2) / d2)
+    expected = (1 - a) * s + a * mu * torch.eye(p, dtype=s.dtype)
+    torch.testing.assert_close(scores.ledoit_wolf(x), expected)
+    assert 0 < a < 1
+
+
+def test_hscore_still_ranks_when_images_are_fewer_than_dimensions():
+    # with the plain pseudo-inverse every feature set would score exactly classes - 1 = 2 here
+    f, labels = _features(n=30, d=50, k=3, sep=3.0)
+    shuffled = labels[torch.randperm(30, generator=torch.Generator().manual_seed(0))]
+    real, fake = scores.hscore(f, labels), scores.hscore(f, shuffled)
+    assert 0 < fake < real and real != pytest.approx(2.0)

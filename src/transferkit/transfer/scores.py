@@ -13,8 +13,9 @@ evidence sums thousands of logs.
   that maps source-class probabilities to target classes through their empirical joint.
 * NCE (Tran et al., ICCV 2019): minus the conditional entropy H(Y | Z) of the target label given
   the source head's hard prediction Z.
-* H-score (Bao et al., ICIP 2019): tr(cov(f)^+ cov(E[f | y])), the share of feature variance that
-  the class means explain.
+* H-score (Bao et al., ICIP 2019): tr(cov(f)^-1 cov(E[f | y])), the share of feature variance
+  that the class means explain; cov(f) shrunk by Ledoit-Wolf (Ibrahim et al., 2022), because with
+  fewer images than dimensions the plain estimate makes every backbone score ``classes - 1``.
 """
 
 from __future__ import annotations
@@ -171,17 +172,40 @@ def nce(source_logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def hscore(features: torch.Tensor, labels: torch.Tensor) -> float:
-    """H-score: tr(cov(f)^+ cov(E[f | y])); the pseudo-inverse copes with rank-deficient cov(f)."""
+    """H-score ``tr(cov(f)^-1 cov(E[f | y]))`` with a Ledoit-Wolf shrunk ``cov(f)``.
+
+    With fewer images than feature dimensions the sample covariance is singular, and with its
+    pseudo-inverse every backbone scores exactly ``classes - 1``. Shrinking it towards a scaled
+    identity (Ibrahim et al., 2022) keeps the score informative; with many images per dimension
+    the shrinkage goes to zero and the original H-score comes back.
+    """
     f, labels = _check(features, labels)
     f = f - f.mean(dim=0, keepdim=True)
     n = f.shape[0]
-    cov = f.T @ f / n
+    cov = ledoit_wolf(f)
     classes, idx = labels.unique(return_inverse=True)
     means = torch.zeros(classes.numel(), f.shape[1], dtype=f.dtype).index_add_(0, idx, f)
     means /= torch.bincount(idx).double().unsqueeze(1)
     g = means[idx]  # each sample replaced by its class mean
     cov_g = g.T @ g / n
-    return float(torch.trace(torch.linalg.pinv(cov, hermitian=True) @ cov_g))
+    return float(torch.trace(torch.linalg.solve(cov, cov_g)))
+
+
+def ledoit_wolf(x: torch.Tensor) -> torch.Tensor:
+    """Ledoit-Wolf covariance of centred rows ``x``: ``(1 - a) S + a (tr S / D) I``.
+
+    The shrinkage ``a`` is the closed-form estimate of Ledoit & Wolf (2004), as in
+    scikit-learn's ``ledoit_wolf_shrinkage``.
+    """
+    n, d = x.shape
+    s = x.T @ x / n
+    mu = torch.trace(s) / d
+    x2 = x * x
+    beta = ((x2.T @ x2).sum() / n - (s * s).sum()) / (d * n)
+    delta = ((s * s).sum() - 2 * mu * torch.trace(s) + d * mu * mu) / d
+    beta = torch.minimum(beta, delta)
+    a = float(beta / delta) if delta > 0 else 0.0
+    return (1 - a) * s + a * mu * torch.eye(d, dtype=x.dtype)
 
 
 def check_metric(metric: str) -> str:

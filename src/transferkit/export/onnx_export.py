@@ -1,0 +1,135 @@
+"""Export a loaded run to ONNX, check it in onnxruntime, and write the sidecar JSON.
+
+The TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``) is used: it needs no
+package beyond torch and onnx, and it is the path torchvision's detectors are tested on. The
+model is traced into a temporary file, checked with ``onnx.checker``, run through onnxruntime
+against PyTorch on the spec's inputs, and only then renamed into place, so a failed check never
+leaves a model behind that differs from the trained one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from transferkit.errors import ConfigError, ExportError
+from transferkit.export.parity import check_parity
+from transferkit.export.specs import OnnxSpec, spec_for
+from transferkit.fileio import atomic_write, write_json
+
+DEFAULT_OPSET = 17
+MAX_OPSET = 20  # the highest opset the TorchScript-based exporter writes
+SIDECAR_FORMAT = "transferkit-onnx/1"
+
+
+def sidecar_path(onnx_path: str | Path) -> Path:
+    """Where the sidecar of ``model.onnx`` lives: ``model.onnx.json`` next to it."""
+    onnx_path = Path(onnx_path)
+    return onnx_path.with_name(onnx_path.name + ".json")
+
+
+def export_onnx(
+    run, out: Path, dynamic_batch: bool = False, opset: int | None = None
+) -> dict[str, Any]:
+    """Export ``run`` (an ``engine.rundir.RunHandle``) to ``out``; return the sidecar written."""
+    spec = spec_for(run, dynamic_batch)
+    opset = resolve_opset(opset, spec.min_opset, run.config.task)
+    spec.module.eval()
+    parity: dict[str, Any] = {}
+
+    def write(tmp: Path) -> None:
+        trace(spec, tmp, opset)
+        parity.update(check_parity(tmp, spec))
+
+    atomic_write(out, write)
+    sidecar = build_sidecar(run, spec, out, opset, dynamic_batch, parity)
+    write_json(sidecar_path(out), sidecar)
+    return sidecar
+
+
+def resolve_opset(opset: int | None, minimum: int, task: str) -> int:
+    """``opset`` checked against what the task needs and the exporter writes (default 17)."""
+    if opset is None:
+        return max(DEFAULT_OPSET, minimum)
+    if not minimum <= int(opset) <= MAX_OPSET:
+        raise ConfigError(
+            f"invalid --opset {opset}: the {task} export needs {minimum} to {MAX_OPSET}",
+            hint=f"leave --opset out for {DEFAULT_OPSET}, or pick one in that range",
+        )
+    return int(opset)
+
+
+def trace(spec: OnnxSpec, path: Path, opset: int) -> None:
+    """Trace ``spec.module`` into ``path`` and check the graph is valid ONNX."""
+    import onnx
+
+    with warnings.catch_warnings(), torch.no_grad():
+        # The legacy exporter warns that it is legacy, and the tracer warns about every Python
+        # value taken from a tensor; the parity check on several input shapes is what tells
+        # whether those values were baked in wrongly.
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                spec.module,
+                spec.example,
+                str(path),
+                dynamo=False,
+                input_names=spec.input_names,
+                output_names=spec.output_names,
+                dynamic_axes=spec.dynamic_axes or None,
+                opset_version=opset,
+                do_constant_folding=True,
+            )
+        except Exception as e:  # the exporter raises many types; all mean "cannot trace this"
+            raise ExportError(
+                f"the ONNX exporter could not trace this model at opset {opset}: "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                hint="try another --opset; the run itself is unaffected",
+            ) from e
+    try:
+        onnx.checker.check_model(str(path))
+    except onnx.checker.ValidationError as e:
+        raise ExportError(
+            f"the exported graph is not valid ONNX: {str(e).splitlines()[0]}",
+            hint="try another --opset",
+        ) from e
+
+
+def build_sidecar(
+    run, spec: OnnxSpec, out: Path, opset: int, dynamic_batch: bool, parity: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything needed to use ``out`` without transferkit (plain JSON)."""
+    import onnx
+    import onnxruntime
+
+    import transferkit
+
+    cfg = run.config
+    return {
+        "format": SIDECAR_FORMAT,
+        "model": out.name,
+        "task": cfg.task,
+        "class_names": list(run.class_names),
+        **spec.description,
+        "data_config": run.data_config.to_dict(),
+        "img_size": cfg.data.img_size,
+        "opset": opset,
+        "dynamic_batch": dynamic_batch,
+        "parity": parity,
+        "source": {
+            "run_dir": str(run.run_dir.path.absolute()),
+            "backbone": cfg.model.backbone,
+            "head": cfg.model.head,
+            "detector": cfg.model.detector if cfg.task in ("detect", "instance") else None,
+            "checkpoint_epoch": run.checkpoint.get("epoch"),
+        },
+        "versions": {
+            "transferkit": transferkit.__version__,
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        },
+    }

@@ -26,6 +26,8 @@ COMMAND_MODULES = [
     "transferkit.cli.compare_cmd",
     "transferkit.cli.cache_cmd",
     "transferkit.cli.data_cmd",
+    "transferkit.cli.report_cmd",
+    "transferkit.cli.export_cmd",
 ]
 
 

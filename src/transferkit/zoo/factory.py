@@ -67,7 +67,11 @@ def create_backbone(
         keys = list(arch.model.state_dict())
         resolved = resolve_weights(bn, weights, keys, allow_download, shown_name=str(name).strip())
     loaded = resolved.state_dict if resolved is not None else None
-    if keep_source_head and loaded is not None and not any(k.startswith(arch.head) for k in loaded):
+    if keep_source_head and loaded is not None and arch.head:
+        has_head = any(k.startswith(arch.head) for k in loaded)
+    else:
+        has_head = True
+    if not has_head:
         raise WeightsMismatchError(
             f"the weights for {bn.canonical} ({resolved.spec.file}) hold no pretraining "
             "classifier, which keep_source_head needs.",
@@ -91,14 +95,14 @@ def _build(bn: BackboneName, resolved: ResolvedWeights | None, keep_source_head:
         kwargs = {
             "state_dict": resolved.state_dict,
             "framework_file": resolved.framework_file,
-            "download": resolved.download,
             "file_label": str(resolved.spec.file) if resolved.spec.file else None,
         }
     preprocessing = resolved.spec.preprocessing if resolved is not None else None
     if bn.source == "timm":
         from transferkit.zoo.timm_adapter import TimmBackbone, build_timm_model, timm_data_config
 
-        model = build_timm_model(bn, **kwargs)
+        download = resolved is not None and resolved.download
+        model = build_timm_model(bn, download=download, **kwargs)
         config = preprocessing or timm_data_config(model)
         return TimmBackbone(model, bn.canonical, config, keep_source_head)
     from transferkit.zoo.tv_adapter import TorchvisionBackbone, build_tv_model, tv_data_config

@@ -91,12 +91,12 @@ def build_tv_model(
     bn: BackboneName,
     state_dict: dict[str, torch.Tensor] | None = None,
     framework_file: Path | None = None,
-    download: bool = False,
     file_label: str | None = None,
 ) -> nn.Module:
-    """The full torchvision model with its weights (``state_dict`` or a torch hub cache file)."""
-    if download:
-        raise ConfigError("torchvision weights are fetched during resolution, not at build time.")
+    """The full torchvision model with its weights (``state_dict`` or a torch hub cache file).
+
+    Downloads happen during resolution (into torch hub's cache), so a file is always local here.
+    """
     pretrained = state_dict is not None or framework_file is not None
     model, family = _construct(bn.arch, pretrained)
     if framework_file is not None:

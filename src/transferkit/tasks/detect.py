@@ -255,7 +255,9 @@ class DetectTask:
         """Predictions (eval mode) into ``metrics``, and the validation loss (state untouched)."""
         images, targets = batch
         with torch.no_grad():
-            preds = model(images)
+            # One image at a time: a batch pads its images to a common size, and the padding would
+            # make an image's detections depend on its batch mates (and so on the batch size).
+            preds = [model([img])[0] for img in images]
             preds = [
                 to_original(p, img.shape[-2:], t["orig_size"].tolist())
                 for p, img, t in zip(preds, images, targets, strict=True)

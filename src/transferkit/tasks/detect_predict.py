@@ -23,7 +23,6 @@ from transferkit.errors import DatasetError
 from transferkit.fileio import atomic_write, read_json, write_json
 from transferkit.tasks.coco_eval import evaluate_coco
 
-BATCH = 4
 _COLOURS = [
     (230, 25, 75),
     (60, 180, 75),
@@ -58,50 +57,48 @@ def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list
     """Detections of ``run`` (a ``RunHandle``) on image files or folders.
 
     ``options``: ``score_threshold`` (default 0.05, COCO practice; raise it for drawing),
-    ``draw_dir`` (write each image with its boxes drawn), ``batch_size``.
+    ``draw_dir`` (write each image with its boxes drawn).
     """
     from transferkit.tasks.detect import eval_transform, image_size_of, to_original
 
     files = list_images(paths)
-    threshold = float(options.get("score_threshold") or 0.05)
+    given = options.get("score_threshold")
+    threshold = 0.05 if given is None else float(given)
     category_ids = _category_ids(run)
     transform = eval_transform(image_size_of(run.config))
     model = run.model.eval()
     device = next(model.parameters()).device
     predictions = []
-    for start in range(0, len(files), int(options.get("batch_size") or BATCH)):
-        chunk = files[start : start + int(options.get("batch_size") or BATCH)]
-        pils = [load_image_rgb(f) for f in chunk]
-        images = [transform(TF.pil_to_tensor(p)).to(device) for p in pils]
-        for i, (f, pil, img, out) in enumerate(
-            zip(chunk, pils, images, model(images), strict=True)
-        ):
-            out = to_original(out, img.shape[-2:], (pil.height, pil.width))
-            keep = out["scores"] >= threshold
-            dets = [
-                {
-                    "box": [round(v, 2) for v in box],
-                    "label": run.class_names[label - 1],
-                    "category_id": category_ids[label - 1],
-                    "score": round(score, 5),
-                }
-                for box, label, score in zip(
-                    out["boxes"][keep].tolist(),
-                    out["labels"][keep].tolist(),
-                    out["scores"][keep].tolist(),
-                    strict=True,
-                )
-            ]
-            predictions.append(
-                {
-                    "path": str(f),
-                    "file_name": f.name,
-                    "image_id": start + i + 1,
-                    "width": pil.width,
-                    "height": pil.height,
-                    "detections": dets,
-                }
+    for image_id, f in enumerate(files, start=1):
+        pil = load_image_rgb(f)
+        img = transform(TF.pil_to_tensor(pil)).to(device)
+        out = model([img])[0]  # one image at a time, unpadded, exactly as in evaluation
+        out = to_original(out, img.shape[-2:], (pil.height, pil.width))
+        keep = out["scores"] >= threshold
+        dets = [
+            {
+                "box": [round(v, 2) for v in box],
+                "label": run.class_names[label - 1],
+                "category_id": category_ids[label - 1],
+                "score": round(score, 5),
+            }
+            for box, label, score in zip(
+                out["boxes"][keep].tolist(),
+                out["labels"][keep].tolist(),
+                out["scores"][keep].tolist(),
+                strict=True,
             )
+        ]
+        predictions.append(
+            {
+                "path": str(f),
+                "file_name": f.name,
+                "image_id": image_id,
+                "width": pil.width,
+                "height": pil.height,
+                "detections": dets,
+            }
+        )
     if options.get("draw_dir"):
         draw_predictions(predictions, Path(options["draw_dir"]))
     return predictions

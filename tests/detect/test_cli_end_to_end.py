@@ -31,7 +31,8 @@ def trained(tmp_path_factory):
 def test_run_directory_and_metrics(trained):
     _, run = trained
     metrics = json.loads((run / "metrics.json").read_text())
-    assert {"map", "map_50", "map_75", "map_small", "map_medium", "map_large"} <= set(metrics["val"])
+    keys = {"map", "map_50", "map_75", "map_small", "map_medium", "map_large"}
+    assert keys <= set(metrics["val"])
     assert 0.0 <= metrics["map"] <= 1.0
     data = json.loads((run / "data.json").read_text())
     assert data["category_ids"] == [1, 2, 3, 4, 5] and data["img_size"] == 64

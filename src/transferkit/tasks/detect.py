@@ -203,9 +203,11 @@ class DetectTask:
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
         """A torchvision detector (``model.detector``) with an FPN on ``backbone``."""
-        pretrained = model.weights != "none"
-        net = build_detector(backbone, num_classes, model.detector, freeze_norm_stats=pretrained)
-        if model.weights == "coco":
+        pretrained, coco = model.weights != "none", model.weights == "coco"
+        net = build_detector(
+            backbone, num_classes, model.detector, freeze_norm_stats=pretrained, coco_layout=coco
+        )
+        if coco:
             from transferkit.tasks.detect_weights import load_coco_detector
 
             load_coco_detector(net, model.detector, model.backbone)

@@ -103,10 +103,13 @@ def build_detector(
     num_classes: int,
     detector: str = "faster_rcnn",
     freeze_norm_stats: bool = True,
+    coco_layout: bool = False,
 ) -> TransferModel:
     """A torchvision ``detector`` on ``backbone`` for ``num_classes`` object classes.
 
-    Labels are 1..``num_classes`` (0 is background), for all three detectors.
+    Labels are 1..``num_classes`` (0 is background), for all three detectors. ``coco_layout``
+    builds torchvision's own layout (Faster R-CNN on four levels with anchors 8x the stride,
+    RetinaNet's head without GroupNorm) so that its COCO weights load (``detect_weights``).
     """
     if detector not in DETECTORS:
         raise ConfigError(
@@ -116,7 +119,8 @@ def build_detector(
     # The three deepest backbone levels (strides 8-32 on most backbones) feed the pyramid: a
     # stride-4 level would cost several times the backbone itself in FPN and RPN convolutions.
     n = len(backbone.feature_info)
-    levels = list(range(max(0, n - 3), n))
+    depth = 4 if coco_layout and detector == "faster_rcnn" else 3
+    levels = list(range(max(0, n - depth), n))
     extra = "pool" if detector == "faster_rcnn" else "p6p7"
     body = PyramidBackbone(backbone, levels, extra, freeze_norm_stats)
     mean, std = list(backbone.data_config.mean), list(backbone.data_config.std)
@@ -124,7 +128,8 @@ def build_detector(
     strides = body.strides
     if detector == "faster_rcnn":
         anchors = AnchorGenerator(
-            tuple((4 * s,) for s in strides), ((0.5, 1.0, 2.0),) * len(strides)
+            tuple(((8 if coco_layout else 4) * s,) for s in strides),
+            ((0.5, 1.0, 2.0),) * len(strides),
         )
         names = [str(k) for k in range(len(levels))]
         net = FasterRCNN(
@@ -138,15 +143,15 @@ def build_detector(
         parts = {"fpn": "backbone.fpn", "rpn": "rpn", "roi_heads": "roi_heads"}
     elif detector == "retinanet":
         scales = (1.0, 2 ** (1 / 3), 2 ** (2 / 3))
-        anchors = AnchorGenerator(
-            tuple(tuple(4 * s * k for k in scales) for s in strides),
+        anchors = AnchorGenerator(  # sizes rounded down as in torchvision's RetinaNet
+            tuple(tuple(int(4 * s * k) for k in scales) for s in strides),
             ((0.5, 1.0, 2.0),) * len(strides),
         )
         head = RetinaNetHead(
             FPN_CHANNELS,
             anchors.num_anchors_per_location()[0],
             num_classes + 1,
-            norm_layer=partial(nn.GroupNorm, 32),
+            norm_layer=None if coco_layout else partial(nn.GroupNorm, 32),
         )
         net = RetinaNet(body, num_classes + 1, anchor_generator=anchors, head=head, **common)
         parts = {"fpn": "backbone.fpn", "head": "head"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from transferkit.data.detection import assign_splits, detect_format, read_source
@@ -208,3 +210,40 @@ def test_format_detection_by_path(tmp_path):
     (tmp_path / "e").mkdir()
     with pytest.raises(ValueError, match="no COCO JSON, VOC"):
         detect_format(tmp_path / "e")
+
+
+def test_labelimg_flat_folder_with_unloaded_size(tmp_path):
+    # LabelImg writes the XML beside the image, and 0 x 0 when it never loaded the image.
+    make_image(tmp_path / "shot.jpg", 60, 40)
+    (tmp_path / "shot.xml").write_text(
+        VOC_XML.format(name="shot.jpg").replace(
+            "<width>60</width><height>40</height>", "<width>0</width><height>0</height>"
+        )
+    )
+    assert detect_format(tmp_path) == "voc"
+    rec = read_source(tmp_path).splits["all"][0]
+    assert (rec.width, rec.height) == (60, 40) and len(rec.objects) == 2
+
+
+def test_cvat_darknet_export(tmp_path):
+    (tmp_path / "obj_train_data").mkdir()
+    make_image(tmp_path / "obj_train_data" / "f0.jpg", 100, 50)
+    (tmp_path / "obj_train_data" / "f0.txt").write_text("1 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "obj.names").write_text("car\nbike\n")
+    (tmp_path / "train.txt").write_text("data/obj_train_data/f0.jpg\n")
+    (tmp_path / "obj.data").write_text(
+        "classes = 2\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n"
+    )
+    src = read_source(tmp_path)
+    assert src.format == "yolo" and src.class_names == ["car", "bike"]
+    (obj,) = src.splits["train"][0].objects
+    assert obj.label == 2 and obj.box == pytest.approx((40, 20, 60, 30))
+
+
+def test_coco_file_name_with_foreign_folders(tmp_path):
+    # Label Studio writes the path the image had on the labelling machine.
+    path = simple_coco(tmp_path, n_images=1)
+    d = json.loads(path.read_text())
+    d["images"][0]["file_name"] = "..\\upload\\7\\img1.png"
+    path.write_text(json.dumps(d))
+    assert read_source(path).splits["all"][0].path == tmp_path / "img1.png"

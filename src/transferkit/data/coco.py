@@ -211,10 +211,14 @@ def _resolve(ann_file: Path, name: str, base: Path | None) -> tuple[Path | None,
         candidates[:0] = [folder.parent / split, folder.parent / "images" / split, folder.parent]
     if base is not None:
         candidates.insert(0, base)
-    for c in candidates:
-        p = c / name
-        if p.is_file():
-            return p, c
+    # Label Studio and others write paths of the labelling machine ("..\\upload\\1\\x.jpg"):
+    # the name as given first, then its last component.
+    name = name.replace("\\", "/")
+    for rel in dict.fromkeys([name, Path(name).name]):
+        for c in candidates:
+            p = c / rel
+            if p.is_file():
+                return p, c
     return None, base
 
 

@@ -1,6 +1,7 @@
 """Pascal VOC XML: reader and writer.
 
-Layout: ``Annotations/*.xml``, ``JPEGImages/*`` and optionally
+Layouts: LabelImg's one folder of images with an XML beside each; or ``Annotations/*.xml``,
+``JPEGImages/*`` and optionally
 ``ImageSets/Main/{train,val,test}.txt`` (``trainval.txt`` serves as train when there is no
 ``train.txt``); the root may also be a ``VOCdevkit`` folder holding one ``VOC*`` data set. Without
 ImageSets every XML is read and the images are split by seed.
@@ -26,6 +27,7 @@ from transferkit.data.detection import (
     ObjectAnn,
     check_box,
     dedupe,
+    image_size,
 )
 from transferkit.data.images import IMAGE_EXTENSIONS
 from transferkit.errors import DatasetError
@@ -35,14 +37,25 @@ SPLIT_FILES = {"train": ("train", "trainval"), "val": ("val",), "test": ("test",
 
 
 def find_voc_root(path: Path) -> Path | None:
-    """The folder holding ``Annotations/`` (``path`` itself or a ``VOC*`` folder below it)."""
+    """The folder holding ``Annotations/`` (``path`` itself or a ``VOC*`` folder below it), or a
+    LabelImg folder (VOC XML files beside the images)."""
     if not path.is_dir():
         return None
     if (path / "Annotations").is_dir():
         return path
     for sub in sorted(path.glob("*/Annotations")) + sorted(path.glob("*/*/Annotations")):
         return sub.parent
+    first = next(iter(sorted(path.glob("*.xml"))), None)
+    if first is not None and "<annotation" in first.read_text(errors="replace")[:2000]:
+        return path
     return None
+
+
+def _folders(root: Path) -> tuple[Path, Path]:
+    """(annotation folder, image folder): VOC's two, or LabelImg's one."""
+    if (root / "Annotations").is_dir():
+        return root / "Annotations", root / "JPEGImages"
+    return root, root
 
 
 def read_voc(path: Path, issues: Issues) -> DetectionSource:
@@ -55,7 +68,7 @@ def read_voc(path: Path, issues: Issues) -> DetectionSource:
     for stems in ids.values():
         for stem in stems:
             if stem not in parsed:
-                parsed[stem] = _parse(root / "Annotations" / f"{stem}.xml", root, issues)
+                parsed[stem] = _parse(_folders(root)[0] / f"{stem}.xml", root, issues)
     names = _class_names(root, [o for p in parsed.values() if p for o in p[3]])
     label_of = {n: i + 1 for i, n in enumerate(names)}
     image_ids = {stem: i + 1 for i, stem in enumerate(sorted(parsed))}
@@ -92,7 +105,7 @@ def _split_ids(root: Path) -> dict[str, list[str]]:
                 break
     if out:
         return out
-    return {ALL: sorted(p.stem for p in (root / "Annotations").glob("*.xml"))}
+    return {ALL: sorted(p.stem for p in _folders(root)[0].glob("*.xml"))}
 
 
 def _parse(xml: Path, root: Path, issues: Issues):
@@ -111,11 +124,14 @@ def _parse(xml: Path, root: Path, issues: Issues):
     filename = (ann.findtext("filename") or "").strip()
     img = _image_path(root, xml.stem, filename)
     if img is None:
-        issues.bad("missing_image", f"{xml}: image '{filename or xml.stem}' not in JPEGImages/")
+        where = _folders(root)[1]
+        issues.bad("missing_image", f"{xml}: image '{filename or xml.stem}' not in {where}")
         return None
     try:
-        w = int(float(ann.findtext("size/width")))
-        h = int(float(ann.findtext("size/height")))
+        w = int(float(ann.findtext("size/width") or 0))
+        h = int(float(ann.findtext("size/height") or 0))
+        if w <= 0 or h <= 0:  # LabelImg writes 0 x 0 when it never loaded the image
+            w, h = image_size(img)
         objects = []
         for i, obj in enumerate(ann.findall("object")):
             bb = obj.find("bndbox")
@@ -134,7 +150,7 @@ def _parse(xml: Path, root: Path, issues: Issues):
 
 
 def _image_path(root: Path, stem: str, filename: str) -> Path | None:
-    folder = root / "JPEGImages"
+    folder = _folders(root)[1]
     if filename and (folder / filename).is_file():
         return folder / filename
     for ext in IMAGE_EXTENSIONS:  # exports often carry a stale <filename>; the stem is reliable

@@ -10,7 +10,9 @@ Layouts read: an Ultralytics ``data.yaml`` (``path``, ``train``, ``val``, ``test
 images or txt lists of image paths; ``names`` as a list or an id -> name map), given as the file or
 as the folder holding it, including Roboflow's export whose ``train: ../train/images`` entries point
 outside the folder; or a folder with ``images/`` and ``labels/`` (optionally ``images/train``,
-``images/val`` …) and ``classes.txt`` (or darknet's ``obj.names``).
+``images/val`` …) and ``classes.txt`` (or darknet's ``obj.names``); or a darknet ``obj.data``
+(CVAT's "YOLO 1.1" export: ``obj.names``, ``train.txt`` listing ``data/obj_train_data/x.jpg``,
+labels beside the images).
 """
 
 from __future__ import annotations
@@ -48,9 +50,16 @@ def find_yolo_yaml(path: Path) -> Path | None:
     return None
 
 
+def find_darknet_data(path: Path) -> Path | None:
+    """Darknet's ``obj.data``: ``path`` itself or inside it."""
+    if path.is_file():
+        return path if path.suffix.lower() == ".data" else None
+    return path / "obj.data" if (path / "obj.data").is_file() else None
+
+
 def looks_like_yolo(path: Path) -> bool:
     """Whether ``path`` is a YOLO data set (a data YAML, or images/ plus labels/ folders)."""
-    if find_yolo_yaml(path):
+    if find_yolo_yaml(path) or find_darknet_data(path):
         return True
     return path.is_dir() and (
         ((path / "images").is_dir() and (path / "labels").is_dir())
@@ -60,9 +69,11 @@ def looks_like_yolo(path: Path) -> bool:
 
 def read_yolo(path: Path, issues: Issues) -> DetectionSource:
     """Read a YOLO data set into a :class:`DetectionSource`."""
-    spec = find_yolo_yaml(path)
+    spec, darknet = find_yolo_yaml(path), find_darknet_data(path)
     if spec is not None:
         names, image_lists, root = _from_yaml(spec)
+    elif darknet is not None:
+        names, image_lists, root = _from_darknet(darknet)
     elif looks_like_yolo(path):
         root = path
         names = _names_file(path)
@@ -108,6 +119,38 @@ def _from_yaml(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
     if not lists:
         raise DatasetError(f"{spec}: no 'train' or 'val' entry", hint="add train: and val: paths")
     return names, lists, spec.parent
+
+
+def _from_darknet(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
+    root = spec.parent
+    entries = {}
+    for line in spec.read_text(encoding="utf-8").splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            entries[key.strip()] = value.strip()
+    names_file = _darknet_path(root, entries.get("names", "obj.names"))
+    if names_file is None:
+        raise DatasetError(f"{spec}: names file '{entries.get('names')}' not found")
+    names = [ln.strip() for ln in names_file.read_text().splitlines() if ln.strip()]
+    lists: dict[str, list[Path]] = {}
+    for key, split in (("train", "train"), ("valid", "val"), ("test", "test")):
+        listing = _darknet_path(root, entries[key]) if entries.get(key) else None
+        if listing is not None:
+            lines = [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
+            lists[split] = [_darknet_path(root, ln) or root / ln for ln in lines]
+    if not lists and (root / "obj_train_data").is_dir():
+        lists["train"] = _scan(root / "obj_train_data")
+    return names, lists, root
+
+
+def _darknet_path(root: Path, value: str) -> Path | None:
+    """Darknet paths are relative to darknet's folder (``data/obj.names``): try with and without
+    that first component."""
+    p = Path(value)
+    candidates = [p] if p.is_absolute() else [root / p]
+    if not p.is_absolute() and len(p.parts) > 1:
+        candidates.append(root / Path(*p.parts[1:]))
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def _names(value: Any, where: Path) -> list[str]:

@@ -95,6 +95,29 @@ def segmentation_to_mask(segmentation: Any, height: int, width: int, where: str 
     return polygons_to_mask(segmentation, height, width, where)
 
 
+def check_segmentation(segmentation: Any, height: int, width: int, where: str = "") -> None:
+    """Raise :class:`DatasetError` for a polygon with < 3 points or an RLE that does not fit the
+    image, decoding nothing when the value is valid (cheap enough for every annotation)."""
+    h, w = int(height), int(width)
+    if isinstance(segmentation, dict):
+        size, counts = segmentation.get("size"), segmentation.get("counts")
+        fits = (
+            isinstance(size, (list, tuple)) and len(size) == 2 and [int(v) for v in size] == [h, w]
+        )
+        if fits and (
+            isinstance(counts, (str, bytes)) or (isinstance(counts, list) and sum(counts) == h * w)
+        ):
+            return
+        rle_to_mask(segmentation, h, w, where)  # invalid: raises with the precise reason
+        return
+    polygons = segmentation if isinstance(segmentation, (list, tuple)) else []
+    if polygons and all(
+        isinstance(p, (list, tuple)) and len(p) >= 6 and len(p) % 2 == 0 for p in polygons
+    ):
+        return
+    polygons_to_mask(segmentation, h, w, where)  # invalid: raises with the precise reason
+
+
 def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
     """Compressed COCO RLE of a 2-D mask, JSON-ready (``counts`` as a str)."""
     rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))

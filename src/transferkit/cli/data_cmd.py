@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     actions = p.add_subparsers(dest="data_action", metavar="ACTION", required=True)
     _register_convert(actions)
+    _register_check(actions)
 
 
 def _register_convert(actions: argparse._SubParsersAction) -> None:
@@ -62,3 +63,42 @@ def _run_convert(args: argparse.Namespace) -> int:
         print(f"  crowd / difficult (ignore) regions left out, YOLO cannot mark them: {dropped}")
     print(f"written to {args.dst}")
     return 0
+
+
+def _register_check(actions: argparse._SubParsersAction) -> None:
+    p = actions.add_parser(
+        "check",
+        help="read a data set as training would and list every problem",
+        description="Summary (images per class and split, sizes, formats) and every problem: "
+        "corrupt files, exact duplicates across splits (leakage), empty classes, bad "
+        "annotations. Exit status 1 when errors were found, 0 when the data is usable.",
+    )
+    p.add_argument("path", metavar="PATH", help="data folder or annotation file")
+    p.add_argument(
+        "--task", default="classify", choices=["classify", "detect", "segment", "instance"]
+    )
+    p.add_argument("--format", default="auto", help="as for train: auto, folder, csv, coco …")
+    p.add_argument("--val-fraction", dest="val_fraction", type=float, default=0.2)
+    p.add_argument("--test-fraction", dest="test_fraction", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0, help="split seed, as train's --seed")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(func=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from transferkit.cli.common import print_json
+    from transferkit.data.check import check_dataset, format_report
+
+    report = check_dataset(
+        args.path,
+        task=args.task,
+        format=args.format,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+    )
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(format_report(report))
+    return 1 if report.errors else 0

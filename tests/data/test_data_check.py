@@ -158,3 +158,20 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["data", "check", str(tmp_path), "--task", "classfy"])
     assert e.value.code == 2
+
+
+def test_planted_instance_mask_problems(tmp_path):
+    from transferkit.data.scenes import write_scenes
+
+    data = write_scenes(tmp_path / "scenes", n_train=3, n_val=2, n_test=0)
+    assert check_dataset(data, task="instance").errors == []
+    ann_file = data / "val/_annotations.coco.json"
+    coco = json.loads(ann_file.read_text())
+    coco["annotations"][0]["segmentation"] = [[1, 1, 5, 5]]  # a polygon of two points
+    del coco["annotations"][1]["segmentation"]
+    ann_file.write_text(json.dumps(coco))
+    report = check_dataset(data, task="instance")
+    assert sorted(p.kind for p in report.errors) == ["bad_segmentation", "no_segmentation"]
+    assert all(
+        "_annotations.coco.json" in p.message or "scene_" in p.message for p in report.errors
+    )

@@ -174,3 +174,25 @@ def test_predict_onnx_needs_its_sidecar(classify_export, tmp_path):
     lone.write_bytes(model.read_bytes())
     with pytest.raises(ConfigError, match="no sidecar lone.onnx.json"):
         predict(lone, images)
+
+
+def test_instance_export_matches_pytorch_masks(tmp_path):
+    from transferkit.data.masks import rle_to_mask
+
+    run = make_run(tmp_path / "run", "instance", class_names=("cell",), img_size=64)
+    model = export(run)
+    meta = json.loads(sidecar_path(model).read_text())
+    assert [o["name"] for o in meta["outputs"]] == ["boxes", "labels", "scores", "masks"]
+    assert meta["parity"]["max_abs_diff"]["masks"] <= 1e-3
+    images = write_images(tmp_path / "images", SIZES[:2])
+    options = {"score_threshold": 0.01}
+    for a, b in zip(
+        predict(run, images, **options), predict(model, images, **options), strict=True
+    ):
+        assert len(a["detections"]) == len(b["detections"]) > 0
+        for da, db in zip(a["detections"], b["detections"], strict=True):
+            assert db["box"] == pytest.approx(da["box"], abs=0.05)
+            ma = rle_to_mask(da["segmentation"], a["height"], a["width"]).astype(bool)
+            mb = rle_to_mask(db["segmentation"], b["height"], b["width"]).astype(bool)
+            # Probabilities within 1e-3 can only flip pixels sitting on the 0.5 threshold.
+            assert (ma != mb).sum() <= max(2, 0.01 * ma.sum())

@@ -66,3 +66,24 @@ def test_segmentation_report_states_each_images_pixel_accuracy(tmp_path):
         mask = predict(run, [data / "images" / name])[0]["mask"]
         target = read_mask_image(data / "masks" / name.replace(".jpg", ".png"))
         assert float(value) == pytest.approx(float(np.mean(mask == target)), abs=6e-4)
+
+
+def test_instance_report_draws_masks_beside_ground_truth(tmp_path):
+    from transferkit.data.scenes import SCENE_CLASSES, write_scenes
+
+    data = write_scenes(tmp_path / "data", n_train=2, n_val=3, n_test=0)
+    run = make_run(tmp_path / "run", "instance", class_names=SCENE_CLASSES, img_size=64)
+    cfg = (run / "config.yaml").read_text().replace(str(tmp_path / "run" / "data"), str(data))
+    (run / "config.yaml").write_text(cfg)
+    html = write_report(run).read_text(encoding="utf-8")
+    gt = json.loads((data / "val" / "_annotations.coco.json").read_text())
+    captions = [c for c in CAPTION.findall(html) if c.startswith("scene_")]
+    preds = predict(
+        run, [data / "val" / i["file_name"] for i in gt["images"]], score_threshold=SCORE_THRESHOLD
+    )
+    assert len(captions) == len(gt["images"]) == 3
+    for caption, info, pred in zip(captions, gt["images"], preds, strict=True):
+        objects = sum(a["image_id"] == info["id"] for a in gt["annotations"])
+        assert caption == (
+            f"{info['file_name']}: {objects} object(s), {len(pred['detections'])} instance(s)"
+        )

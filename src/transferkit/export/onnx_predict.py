@@ -56,7 +56,12 @@ def predict_onnx(
     from transferkit.tasks.classify_predict import collect_images
 
     meta = read_sidecar(onnx_path)
-    predictors = {"classify": _classify, "detect": _detect, "segment": _segment}
+    predictors = {
+        "classify": _classify,
+        "detect": _detect,
+        "instance": _detect,
+        "segment": _segment,
+    }
     task = meta["task"]
     if task not in predictors:
         raise ConfigError(f"{onnx_path}: predicting task {task!r} from ONNX is not available")
@@ -99,22 +104,25 @@ def _classify(session, meta: dict, files: list[Path], options: dict) -> list[dic
 
 
 def _detect(session, meta: dict, files: list[Path], options: dict) -> list[dict[str, Any]]:
-    from transferkit.tasks.detect import eval_transform, to_original
+    """Boxes (detect) or boxes and RLE masks (instance), in the task's own prediction form."""
+    from transferkit.data.masks import mask_to_rle
+    from transferkit.fileio import atomic_write
+    from transferkit.tasks import detect, instance
     from transferkit.tasks.detect_predict import draw_predictions
+    from transferkit.tasks.instance_predict import draw_instances
 
+    masks = meta["task"] == "instance"
+    to_original = instance.to_original if masks else detect.to_original
     names, ids = meta["class_names"], meta["category_ids"]
     threshold = float(options.get("score_threshold") or 0.05)
-    transform = eval_transform(int(meta["preprocessing"]["resize"]["shorter_side"]))
+    transform = detect.eval_transform(int(meta["preprocessing"]["resize"]["shorter_side"]))
+    draw_dir = Path(options["draw_dir"]) if options.get("draw_dir") else None
     predictions = []
     for n, f in enumerate(files, start=1):
         pil = load_image_rgb(f)
         image = transform(TF.pil_to_tensor(pil))
-        boxes, labels, scores = session.run(None, {"image": image.numpy()})
-        raw = {
-            "boxes": torch.from_numpy(boxes),
-            "labels": torch.from_numpy(labels),
-            "scores": torch.from_numpy(scores),
-        }
+        outputs = session.run(None, {"image": image.numpy()})
+        raw = {k: torch.from_numpy(v) for k, v in zip(meta_outputs(meta), outputs, strict=True)}
         det = to_original(raw, image.shape[-2:], (pil.height, pil.width))
         keep = det["scores"] >= threshold
         detections = [
@@ -131,6 +139,9 @@ def _detect(session, meta: dict, files: list[Path], options: dict) -> list[dict[
                 strict=True,
             )
         ]
+        if masks:
+            for d, m in zip(detections, det["masks"][keep].numpy(), strict=True):
+                d["segmentation"] = mask_to_rle(m)
         predictions.append(
             {
                 "path": str(f),
@@ -141,9 +152,18 @@ def _detect(session, meta: dict, files: list[Path], options: dict) -> list[dict[
                 "detections": detections,
             }
         )
-    if options.get("draw_dir"):
-        draw_predictions(predictions, Path(options["draw_dir"]))
+        if masks and draw_dir is not None:
+            overlay = draw_instances(pil, detections)
+            target = draw_dir / f"{n:05d}_{f.stem}.png"
+            atomic_write(target, lambda p, im=overlay: im.save(p, format="PNG"))
+    if draw_dir is not None and not masks:
+        draw_predictions(predictions, draw_dir)
     return predictions
+
+
+def meta_outputs(meta: dict) -> list[str]:
+    """Output names of an exported model, in graph order, from its sidecar."""
+    return [o["name"] for o in meta["outputs"]]
 
 
 def _segment(session, meta: dict, files: list[Path], options: dict) -> list[dict[str, Any]]:

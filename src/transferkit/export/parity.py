@@ -88,9 +88,12 @@ def compare(name: str, ref: np.ndarray, out: np.ndarray, tol: Tolerance, shape: 
 def match_detections(
     expected: list[np.ndarray], got: list[np.ndarray], shape: str
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Reorder ONNX detections (boxes, labels, scores) to pair with PyTorch's one by one."""
-    boxes, labels, scores = expected
-    o_boxes, o_labels, o_scores = (np.asarray(a) for a in got)
+    """Reorder ONNX detections (boxes, labels, scores[, masks …]) to pair with PyTorch's.
+
+    Pairs are made on boxes, labels and scores; any further outputs follow the same order.
+    """
+    boxes, labels, scores = expected[:3]
+    o_boxes, o_labels, o_scores = (np.asarray(a) for a in got[:3])
     if len(o_boxes) != len(boxes):
         raise ExportError(
             f"the ONNX detector finds {len(o_boxes)} objects, PyTorch {len(boxes)}, on an "
@@ -112,7 +115,7 @@ def match_detections(
         free[j] = False
         order.append(j)
     idx = np.array(order, dtype=np.int64)
-    return expected, [o_boxes[idx], o_labels[idx], o_scores[idx]]
+    return expected, [np.asarray(a)[idx] for a in got]
 
 
 def _as_numpy(outputs: Any) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ built-in tasks' specs live here (:data:`SPECS`).
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +21,7 @@ import torch
 from torch import nn
 
 from transferkit.data.transforms import resolve_size
-from transferkit.errors import ConfigError, ExportError
-from transferkit.fileio import read_json
+from transferkit.errors import ExportError
 
 
 @dataclass
@@ -50,18 +50,6 @@ class OnnxSpec:
     description: dict[str, Any]
     compare: str = "tensors"  # "tensors": output by output; "detections": matched boxes
     min_opset: int = 11
-
-
-class DetectorOutputs(nn.Module):
-    """A torchvision detector as ``image (3, H, W) -> boxes, labels, scores`` (one image a call)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor):
-        out = self.model([image])[0]
-        return out["boxes"], out["labels"], out["scores"]
 
 
 def classify_spec(run, dynamic_batch: bool) -> OnnxSpec:
@@ -147,102 +135,13 @@ def segment_spec(run, dynamic_batch: bool) -> OnnxSpec:
     )
 
 
-def detect_spec(run, dynamic_batch: bool) -> OnnxSpec:
-    """One image (3, H, W) in [0, 1] -> boxes (K, 4), labels (K,), scores (K,)."""
-    from transferkit.tasks.detect import image_size_of
-    from transferkit.tasks.detectors import default_max_size
-
-    if dynamic_batch:
-        raise ConfigError(
-            "--dynamic-batch is not available for detection: the exported detector takes one "
-            "image per call (images of different sizes cannot share a batch)",
-            hint="export without --dynamic-batch and call the model once per image",
-        )
-    size = image_size_of(run.config)
-    max_size = default_max_size(size)
-    gen = torch.Generator().manual_seed(0)
-    # Landscape for tracing, portrait for the second check: both image sides must stay dynamic.
-    example = (torch.rand(3, size, min(max_size, size * 4 // 3 + 5), generator=gen),)
-    other = (torch.rand(3, size * 5 // 4 + 3, size, generator=gen),)
-    n = "detections"
-    return OnnxSpec(
-        module=DetectorOutputs(run.model),
-        example=example,
-        input_names=["image"],
-        output_names=["boxes", "labels", "scores"],
-        dynamic_axes={
-            "image": {1: "height", 2: "width"},
-            "boxes": {0: n},
-            "labels": {0: n},
-            "scores": {0: n},
-        },
-        checks=[example, other],
-        tolerances={
-            "boxes": Tolerance(atol=1e-2, rtol=1e-4),
-            "labels": Tolerance(exact=True),
-            "scores": Tolerance(atol=1e-4, rtol=1e-3),
-        },
-        compare="detections",
-        description={
-            "inputs": [
-                {
-                    "name": "image",
-                    "shape": [3, "height", "width"],
-                    "dtype": "float32",
-                    "layout": "CHW",
-                    "meaning": "one RGB image scaled to [0, 1] (no mean/std: the model "
-                    "normalises inside)",
-                }
-            ],
-            "outputs": [
-                {
-                    "name": "boxes",
-                    "shape": [n, 4],
-                    "dtype": "float32",
-                    "meaning": "x1, y1, x2, y2 in pixels of the input image; divide by the "
-                    "resize factor to get pixels of the original image",
-                },
-                {
-                    "name": "labels",
-                    "shape": [n],
-                    "dtype": "int64",
-                    "meaning": "1-based class index: class_names[label - 1], "
-                    "category_ids[label - 1]",
-                },
-                {
-                    "name": "scores",
-                    "shape": [n],
-                    "dtype": "float32",
-                    "meaning": "confidence in [0, 1], sorted high to low per class; "
-                    "keep those above a threshold",
-                },
-            ],
-            "category_ids": _category_ids(run),
-            "preprocessing": {
-                "color": "RGB",
-                "resize": {
-                    "shorter_side": size,
-                    "max_longer_side": max_size,
-                    "interpolation": "bilinear (torchvision tensor resize, antialias)",
-                },
-                "scale": 1 / 255,
-                "mean": None,
-                "std": None,
-                "steps": [
-                    "read the image as 8-bit RGB",
-                    f"resize so the shorter side is {size} px (longer side = "
-                    f"int({size} * longer / shorter)); if the longer side would exceed "
-                    f"{max_size} px, make it {max_size} and the shorter int({max_size} * "
-                    "shorter / longer)",
-                    "divide by 255 (no mean/std: the model normalises inside)",
-                    "HWC -> CHW (no batch axis)",
-                ],
-            },
-        },
-    )
-
-
-SPECS = {"classify": classify_spec, "segment": segment_spec, "detect": detect_spec}
+# task -> its spec builder (a callable, or "module:function" imported when first used).
+SPECS = {
+    "classify": classify_spec,
+    "segment": segment_spec,
+    "detect": "transferkit.export.detector_specs:detect_spec",
+    "instance": "transferkit.export.detector_specs:instance_spec",
+}
 
 
 def spec_for(run, dynamic_batch: bool) -> OnnxSpec:
@@ -251,6 +150,9 @@ def spec_for(run, dynamic_batch: bool) -> OnnxSpec:
 
     task_name = run.config.task
     hook = getattr(get_task(task_name), "onnx_spec", None) or SPECS.get(task_name)
+    if isinstance(hook, str):
+        module, name = hook.split(":")
+        hook = getattr(importlib.import_module(module), name)
     if hook is None:
         raise ExportError(
             f"ONNX export is not available for task {task_name!r} in this version "
@@ -305,11 +207,3 @@ def _image_input(name: str, shape: list) -> dict[str, Any]:
 
 def _off_stride(n: int, stride: int) -> int:
     return n + 1 if n % stride == 0 else n
-
-
-def _category_ids(run) -> list[int]:
-    """The data set's own category ids (the run's data.json), else 1..K."""
-    path = run.run_dir.data_summary
-    ids = read_json(path).get("category_ids") if path.is_file() else None
-    k = len(run.class_names)
-    return list(ids) if ids and len(ids) == k else list(range(1, k + 1))

@@ -27,6 +27,7 @@ TASK_SECTIONS = {
     "classify": "transferkit.report.classify_examples:sections",
     "detect": "transferkit.report.overlay_examples:detect_sections",
     "segment": "transferkit.report.overlay_examples:segment_sections",
+    "instance": "transferkit.report.overlay_examples:instance_sections",
 }
 
 

@@ -99,3 +99,45 @@ def segment_sections(run, splits) -> list[Section]:
         caption = f"{sample.image.name}: pixel accuracy {accuracy:.3f}"
         body += image(png_bytes(pair), caption, caption)
     return [Section(title, body)]
+
+
+def instance_sections(run, splits) -> list[Section]:
+    """Instance masks and boxes: ground truth vs detections above :data:`SCORE_THRESHOLD`."""
+    from transferkit.data.masks import mask_to_rle, segmentation_to_mask
+    from transferkit.tasks import get_task
+    from transferkit.tasks.instance_predict import draw_instances
+
+    title = "Predictions beside ground truth (validation sample)"
+    records = getattr(getattr(splits, "val", None), "records", None)
+    if not records:
+        return [Section(title, note("the validation images could not be read; see above"))]
+    chosen = evenly(records)
+    preds = get_task(run.config.task).predict_paths(
+        run, [r.path for r in chosen], {"score_threshold": SCORE_THRESHOLD}
+    )
+    names = run.class_names
+    body = para(
+        f"{len(chosen)} of {len(records)} validation images; instances with score >= "
+        f"{SCORE_THRESHOLD} are drawn."
+    )
+    for rec, pred in zip(chosen, preds, strict=True):
+        pil = load_image_rgb(rec.path)
+        truth = [
+            {
+                "box": list(o.box),
+                "label": names[o.label - 1],
+                "score": 1.0,
+                "segmentation": mask_to_rle(
+                    segmentation_to_mask(o.segmentation, rec.height, rec.width, str(rec.path))
+                ),
+            }
+            for o in rec.objects
+            if o.segmentation is not None
+        ]
+        pair = side_by_side(
+            fit_within(draw_instances(pil, truth), PANEL),
+            fit_within(draw_instances(pil, pred["detections"]), PANEL),
+        )
+        caption = f"{rec.path.name}: {len(truth)} object(s), {len(pred['detections'])} instance(s)"
+        body += image(png_bytes(pair), caption, caption)
+    return [Section(title, body)]

@@ -9,12 +9,17 @@ from PIL import Image
 from tests.tiny import TinyBackbone
 
 
-def make_image_folder(root, classes=("red", "green", "blue"), per_class=12, size=32, seed=0,
-                      splits=None):
+def make_image_folder(
+    root, classes=("red", "green", "blue"), per_class=12, size=32, seed=0, splits=None
+):
     """Images whose dominant colour is the class, with noise: learnable in a few steps."""
     rng = np.random.default_rng(seed)
-    colours = {"red": (200, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 200),
-               "grey": (128, 128, 128)}
+    colours = {
+        "red": (200, 40, 40),
+        "green": (40, 200, 40),
+        "blue": (40, 40, 200),
+        "grey": (128, 128, 128),
+    }
     split_names = splits or [None]
     for split in split_names:
         for name in classes:

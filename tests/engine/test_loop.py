@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -12,11 +11,22 @@ from safetensors.torch import load_file
 import transferkit.engine.loop as loop
 from transferkit.config import RunConfig
 from transferkit.engine.loop import fit
+from transferkit.engine.rundir import RunDir
 
 
 def _cfg(data, **values):
-    base = dict(path=str(data), backbone="tiny", weights="none", epochs=3, batch_size=8, lr=1e-2,
-                patience=None, quiet=True, img_size=32, warmup_epochs=0.5)
+    base = dict(
+        path=str(data),
+        backbone="tiny",
+        weights="none",
+        epochs=3,
+        batch_size=8,
+        lr=1e-2,
+        patience=None,
+        quiet=True,
+        img_size=32,
+        warmup_epochs=0.5,
+    )
     base.update(values)
     return RunConfig().with_values(**base)
 
@@ -24,9 +34,18 @@ def _cfg(data, **values):
 def test_fit_writes_a_complete_run_directory(colour_folder, tiny_zoo, tmp_path):
     result = fit(_cfg(colour_folder, strategy="head"), tmp_path / "run")
     run = result.run_dir
-    for name in ("config.yaml", "classes.json", "plan.json", "data.json", "history.csv",
-                 "metrics.json", "checkpoints/best.safetensors", "checkpoints/best.json",
-                 "checkpoints/last.safetensors", "checkpoints/last_state.pt"):
+    for name in (
+        "config.yaml",
+        "classes.json",
+        "plan.json",
+        "data.json",
+        "history.csv",
+        "metrics.json",
+        "checkpoints/best.safetensors",
+        "checkpoints/best.json",
+        "checkpoints/last.safetensors",
+        "checkpoints/last_state.pt",
+    ):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["val"]) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "loss"}
@@ -34,7 +53,7 @@ def test_fit_writes_a_complete_run_directory(colour_folder, tiny_zoo, tmp_path):
     cm = metrics["val"]["confusion_matrix"]
     assert sum(map(sum, cm)) == metrics["val"]["num_samples"]
     assert metrics["accuracy"] == pytest.approx(sum(cm[i][i] for i in range(3)) / sum(map(sum, cm)))
-    rows = list(csv.DictReader(open(run / "history.csv")))
+    rows = RunDir(run).read_history()
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert {"train_loss", "val_loss", "accuracy", "lr_head", "lr_stage0", "seconds"} <= set(rows[0])
     assert json.loads((run / "classes.json").read_text())["class_names"] == ["blue", "green", "red"]
@@ -45,10 +64,10 @@ def test_head_strategy_leaves_backbone_weights_untouched(colour_folder, tiny_zoo
     result = fit(_cfg(colour_folder, strategy="head", seed=3), tmp_path / "run")
     trained = load_file(str(result.run_dir / "checkpoints/last.safetensors"))
     torch.manual_seed(0)
-    from tests.tiny import TinyBackbone
-
     # The loop seeds before building, so the same seed rebuilds the same initial backbone.
     from lightning.fabric.utilities.seed import seed_everything
+
+    from tests.tiny import TinyBackbone
 
     seed_everything(3, verbose=False)
     initial = TinyBackbone().state_dict()
@@ -62,8 +81,9 @@ def test_full_strategy_learns_the_colours(colour_folder, tiny_zoo, tmp_path):
     assert result.metrics["accuracy"] >= 0.85
 
 
-def test_resume_after_interruption_matches_an_uninterrupted_run(colour_folder, tiny_zoo, tmp_path,
-                                                               monkeypatch):
+def test_resume_after_interruption_matches_an_uninterrupted_run(
+    colour_folder, tiny_zoo, tmp_path, monkeypatch
+):
     cfg = _cfg(colour_folder, strategy="gradual", epochs=4)
     straight = fit(cfg, tmp_path / "straight")
 
@@ -93,6 +113,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(colour_folder, t
 
 def test_early_stopping_stops_when_the_metric_stalls(colour_folder, tiny_zoo, tmp_path):
     # lr 0: nothing improves after the first epoch, so patience 1 stops after epoch 2.
-    result = fit(_cfg(colour_folder, strategy="full", epochs=6, patience=1, lr=1e-12),
-                 tmp_path / "run")
+    result = fit(
+        _cfg(colour_folder, strategy="full", epochs=6, patience=1, lr=1e-12), tmp_path / "run"
+    )
     assert len(result.history) == 2

@@ -12,8 +12,11 @@ from transferkit.errors import ConfigError, DatasetError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="fine-tune a pretrained backbone on your data",
-                       description="Fine-tune a pretrained backbone. Flags override --config values.")
+    p = sub.add_parser(
+        "train",
+        help="fine-tune a pretrained backbone on your data",
+        description="Fine-tune a pretrained backbone. Flags override --config values.",
+    )
     p.add_argument("--data", dest="path", help="data folder or annotation file")
     p.add_argument("--task", choices=["classify", "detect", "segment", "instance"])
     p.add_argument("--format", help="auto (default), folder, csv, coco, voc, yolo, masks")
@@ -25,40 +28,84 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", dest="batch_size", type=int)
     p.add_argument("--lr", type=float, help="base learning rate (the head's)")
     p.add_argument("--weight-decay", dest="weight_decay", type=float)
-    p.add_argument("--lr-decay", dest="lr_decay", type=float,
-                   help="LR multiplier between neighbouring stages (discriminative LR)")
-    p.add_argument("--unfreeze-every", dest="unfreeze_every", type=int,
-                   help="gradual: epochs between unfreezing one more stage")
+    p.add_argument(
+        "--lr-decay",
+        dest="lr_decay",
+        type=float,
+        help="LR multiplier between neighbouring stages (discriminative LR)",
+    )
+    p.add_argument(
+        "--unfreeze-every",
+        dest="unfreeze_every",
+        type=int,
+        help="gradual: epochs between unfreezing one more stage",
+    )
     p.add_argument("--bn", choices=["frozen", "train"], help="BatchNorm mode in frozen stages")
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
     p.add_argument("--head-hidden", dest="head_hidden", type=int)
     p.add_argument("--head-dropout", dest="head_dropout", type=float)
     p.add_argument("--detector", help="faster_rcnn | retinanet | fcos")
-    p.add_argument("--dice-weight", dest="dice_weight", type=float,
-                   help="segment: add this weight x soft Dice loss to the cross-entropy")
+    p.add_argument(
+        "--dice-weight",
+        dest="dice_weight",
+        type=float,
+        help="segment: add this weight x soft Dice loss to the cross-entropy",
+    )
     p.add_argument("--val-fraction", dest="val_fraction", type=float)
     p.add_argument("--test-fraction", dest="test_fraction", type=float)
-    p.add_argument("--patience", type=int, help="early stopping patience in epochs")
+    p.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
     p.add_argument("--seed", type=int)
     p.add_argument("--devices", type=int)
     p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
     p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
     p.add_argument("--num-workers", dest="num_workers", type=int)
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
-    p.add_argument("--strict", action="store_true", default=None,
-                   help="detection: boxes outside the image are an error, not clipped")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="detection: boxes outside the image are an error, not clipped",
+    )
     p.add_argument("--config", help="a YAML config (e.g. a run's config.yaml)")
-    p.add_argument("--out", help="run directory to create (default runs/<backbone>-<strategy>-<time>)")
+    p.add_argument(
+        "--out", help="run directory to create (default runs/<backbone>-<strategy>-<time>)"
+    )
     p.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     p.set_defaults(func=run)
 
 
 SETTINGS = (
-    "path", "task", "format", "backbone", "weights", "strategy", "epochs", "img_size", "batch_size",
-    "lr", "weight_decay", "lr_decay", "unfreeze_every", "bn", "head", "head_hidden", "head_dropout",
-    "detector", "dice_weight", "val_fraction", "test_fraction", "patience", "seed", "devices",
-    "accelerator", "precision", "num_workers", "on_bad_image", "strict", "quiet",
+    "path",
+    "task",
+    "format",
+    "backbone",
+    "weights",
+    "strategy",
+    "epochs",
+    "img_size",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "lr_decay",
+    "unfreeze_every",
+    "bn",
+    "head",
+    "head_hidden",
+    "head_dropout",
+    "detector",
+    "dice_weight",
+    "val_fraction",
+    "test_fraction",
+    "patience",
+    "seed",
+    "devices",
+    "accelerator",
+    "precision",
+    "num_workers",
+    "on_bad_image",
+    "strict",
+    "quiet",
 )
 
 
@@ -79,10 +126,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = config_from_args(args)
         if not cfg.data.path:
-            raise ConfigError("no data given", hint="pass --data PATH (a folder or annotation file)")
+            raise ConfigError(
+                "no data given", hint="pass --data PATH (a folder or annotation file)"
+            )
         if not Path(cfg.data.path).exists():
-            raise DatasetError(f"data path not found: {cfg.data.path}",
-                               hint="check the path given to --data")
+            raise DatasetError(
+                f"data path not found: {cfg.data.path}", hint="check the path given to --data"
+            )
         out = Path(args.out) if args.out else default_run_dir(cfg)
         if RunDir(out).is_run():
             raise ConfigError(

@@ -10,8 +10,9 @@ from torch.utils.data import DataLoader
 
 
 @torch.no_grad()
-def run_evaluation(fabric: Fabric | None, task, model, loader: DataLoader,
-                   class_names: list[str]) -> dict[str, Any]:
+def run_evaluation(
+    fabric: Fabric | None, task, model, loader: DataLoader, class_names: list[str]
+) -> dict[str, Any]:
     """Evaluate ``model`` on every batch of ``loader``; returns ``{"loss": …, **metrics}``.
 
     Every process evaluates the whole loader, so all ranks reach the same early-stopping decision

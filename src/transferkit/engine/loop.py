@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning.fabric import Fabric
 from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
@@ -59,18 +60,24 @@ def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
         # Spawned workers work the same from the CLI, a script or a notebook. Unused parameters are
         # expected: frozen stages get no gradient, and which stages are frozen changes over a run.
         strategy_obj = DDPStrategy(start_method="spawn", find_unused_parameters=True)
-        fabric = Fabric(accelerator=t.accelerator, devices=t.devices, precision=t.precision,
-                        strategy=strategy_obj)
-        return fabric.launch(_fit_worker, cfg, Path(out_dir), resume)
+        fabric = Fabric(
+            accelerator=t.accelerator,
+            devices=t.devices,
+            precision=t.precision,
+            strategy=strategy_obj,
+        )
+        # The launcher walks its arguments and refuses frozen dataclasses: pass the config as a dict.
+        return fabric.launch(_fit_worker, cfg.to_dict(), str(out_dir), resume)
     fabric = Fabric(accelerator=t.accelerator, devices=1, precision=t.precision)
-    return _fit_worker(fabric, cfg, Path(out_dir), resume)
+    return _fit_worker(fabric, cfg.to_dict(), str(out_dir), resume)
 
 
-def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> RunResult:
+def _fit_worker(fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool) -> RunResult:
     started = time.perf_counter()
+    cfg = RunConfig.from_dict(cfg_dict)
     t = cfg.train
     log = RunLog(enabled=fabric.is_global_zero, quiet=t.quiet)
-    run = RunDir(out_dir)
+    run = RunDir(Path(out_dir))
     fabric.seed_everything(t.seed, verbose=False)
     task = get_task(cfg.task)
 
@@ -78,8 +85,12 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
     backbone = create_backbone(cfg.model.backbone, weights=cfg.model.weights)
     splits = task.load_data(cfg, backbone.data_config)
     model = task.build_model(backbone, len(splits.class_names), cfg.model)
-    strategy = parse_strategy(cfg.transfer.strategy, unfreeze_every=cfg.transfer.unfreeze_every,
-                              lr_decay=cfg.transfer.lr_decay, bn=cfg.transfer.bn)
+    strategy = parse_strategy(
+        cfg.transfer.strategy,
+        unfreeze_every=cfg.transfer.unfreeze_every,
+        lr_decay=cfg.transfer.lr_decay,
+        bn=cfg.transfer.bn,
+    )
     plan = build_plan(model, strategy, t.epochs)
     log.info(_data_line(splits))
     log.info(plan.render(t.lr))
@@ -90,10 +101,17 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
         write_json(run.plan, plan.to_dict())
         write_json(run.data_summary, {**splits.summary, "weights": backbone_weights_info(backbone)})
 
-    train_loader = DataLoader(splits.train, batch_size=t.batch_size, shuffle=True, drop_last=False,
-                              num_workers=t.num_workers, collate_fn=task.collate)
-    val_loader = DataLoader(splits.val, batch_size=t.batch_size, num_workers=t.num_workers,
-                            collate_fn=task.collate)
+    train_loader = DataLoader(
+        splits.train,
+        batch_size=t.batch_size,
+        shuffle=True,
+        drop_last=False,
+        num_workers=t.num_workers,
+        collate_fn=task.collate,
+    )
+    val_loader = DataLoader(
+        splits.val, batch_size=t.batch_size, num_workers=t.num_workers, collate_fn=task.collate
+    )
     optimizer = build_optimizer(model, plan, t)
     total_steps = t.epochs * len(train_loader)
     warmup = min(int(t.warmup_epochs * len(train_loader)), max(0, total_steps - 1))
@@ -117,8 +135,18 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
         epoch_start = time.perf_counter()
         model.set_trainable(plan.trainable_flags(epoch), freeze_norms=strategy.bn == "frozen")
         wrapped.train()
-        train_loss = _train_epoch(fabric, task, wrapped, model, optimizer, scheduler, train_loader,
-                                  log, f"epoch {epoch + 1}/{t.epochs}", t.grad_clip)
+        train_loss = _train_epoch(
+            fabric,
+            task,
+            wrapped,
+            model,
+            optimizer,
+            scheduler,
+            train_loader,
+            log,
+            f"epoch {epoch + 1}/{t.epochs}",
+            t.grad_clip,
+        )
         val = run_evaluation(fabric, task, model, val_loader, splits.class_names)
         score = float(val.get(task.monitor, float("nan")))
         improved = score > best_score
@@ -132,28 +160,46 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
         row["trainable_parameters"] = plan.trainable_parameters(epoch)
         row["seconds"] = round(time.perf_counter() - epoch_start, 3)
         history.append(row)
-        log.info(f"epoch {epoch + 1}/{t.epochs}  train_loss {train_loss:.4f}  "
-                 f"val_loss {val.get('loss', float('nan')):.4f}  {task.monitor} {score:.4f}"
-                 f"{'  (best)' if improved else ''}  {row['seconds']:.1f}s")
-        stop = t.patience is not None and stale >= t.patience
+        log.info(
+            f"epoch {epoch + 1}/{t.epochs}  train_loss {train_loss:.4f}  "
+            f"val_loss {val.get('loss', float('nan')):.4f}  {task.monitor} {score:.4f}"
+            f"{'  (best)' if improved else ''}  {row['seconds']:.1f}s"
+        )
+        stop = bool(t.patience) and stale >= t.patience  # patience 0 or None: never stop early
         if fabric.is_global_zero:
-            meta = {"epoch": epoch + 1, task.monitor: score, "task": cfg.task,
-                    "backbone": cfg.model.backbone, "num_classes": len(splits.class_names)}
+            meta = {
+                "epoch": epoch + 1,
+                task.monitor: score,
+                "task": cfg.task,
+                "backbone": cfg.model.backbone,
+                "num_classes": len(splits.class_names),
+            }
+            run.write_history(history)
             if improved:
                 ckpt.save_model(run.best, model, meta)
             ckpt.save_model(run.last, model, meta)
-            ckpt.save_training_state(run.state, {
-                "epoch": epoch, "best_score": best_score, "stale": stale,
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": ckpt.rng_state(),
-            })
-            run.write_history(history)
+            # Written last and self-contained (it holds the model too): a kill at any point leaves
+            # either the previous epoch's state or this one's, never a mix.
+            ckpt.save_training_state(
+                run.state,
+                {
+                    "epoch": epoch,
+                    "best_score": best_score,
+                    "stale": stale,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": ckpt.rng_state(),
+                },
+            )
             tb.log(row)
         fabric.barrier()
         if stop:
             log.info(f"early stop: {task.monitor} did not improve for {t.patience} epoch(s)")
             break
 
+    if fabric.world_size > 1:
+        _check_replicas_agree(fabric, model)
     metrics = _final_metrics(fabric, task, model, run, splits, t)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
@@ -164,7 +210,9 @@ def _fit_worker(fabric: Fabric, cfg: RunConfig, out_dir: Path, resume: bool) -> 
     return RunResult(run.path, metrics, history, seconds)
 
 
-def _train_epoch(fabric, task, wrapped, model, optimizer, scheduler, loader, log, title, clip) -> float:
+def _train_epoch(
+    fabric, task, wrapped, model, optimizer, scheduler, loader, log, title, clip
+) -> float:
     total, count = 0.0, 0
     frozen = [p for g in optimizer.param_groups for p in g["params"] if not p.requires_grad]
     with log.progress(title, len(loader)) as bar:
@@ -207,15 +255,25 @@ def _final_metrics(fabric, task, model, run: RunDir, splits, t) -> dict[str, Any
     return out
 
 
+def _check_replicas_agree(fabric: Fabric, model) -> None:
+    """Every DDP process must end with the same weights; a difference means gradients were not
+    synchronised (e.g. for a stage unfrozen mid-run), and the saved model would be rank 0's alone."""
+    with torch.no_grad():
+        checksum = torch.stack([p.double().sum() for p in model.parameters()]).sum().reshape(1)
+    sums = fabric.all_gather(checksum.to(fabric.device)).flatten()
+    if not torch.allclose(sums, sums[0].expand_as(sums), rtol=0, atol=1e-6):
+        raise RuntimeError(f"DDP replicas disagree after training: parameter sums {sums.tolist()}")
+
+
 def _load_resume(run: RunDir, model, optimizer, scheduler) -> dict[str, Any]:
     if not run.state.is_file():
         raise RunDirError(
             f"{run.path} has no completed epoch to resume from (no {run.state.name})",
             hint="start it again with `transferkit train --config "
-                 f"{run.config}`, or pick another run",
+            f"{run.config}`, or pick another run",
         )
     state = ckpt.load_training_state(run.state)
-    ckpt.load_model_weights(run.last, model)
+    model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     ckpt.set_rng_state(state["rng"])
@@ -229,8 +287,9 @@ def _batch_size(batch) -> int:
 
 def _data_line(splits) -> str:
     sizes = ", ".join(
-        f"{name} {len(ds)}" for name, ds in (("train", splits.train), ("val", splits.val),
-                                             ("test", splits.test)) if ds is not None
+        f"{name} {len(ds)}"
+        for name, ds in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+        if ds is not None
     )
     return f"data: {len(splits.class_names)} classes; images: {sizes}"
 
@@ -238,4 +297,3 @@ def _data_line(splits) -> str:
 def backbone_weights_info(backbone) -> dict | None:
     """The weights record of a backbone (None for random init)."""
     return getattr(backbone, "weights_info", None)
-

@@ -11,7 +11,9 @@ from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan
 
 
-def build_optimizer(model: TransferModel, plan: FreezePlan, train: TrainSettings) -> torch.optim.AdamW:
+def build_optimizer(
+    model: TransferModel, plan: FreezePlan, train: TrainSettings
+) -> torch.optim.AdamW:
     """AdamW with one param group per model group, at ``lr * multiplier``.
 
     Every group is in the optimizer from the start, frozen or not: freezing only toggles
@@ -32,8 +34,9 @@ def build_optimizer(model: TransferModel, plan: FreezePlan, train: TrainSettings
     return torch.optim.AdamW(param_groups, lr=train.lr)
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int,
-                  total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def warmup_cosine(
+    optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up to each group's LR over ``warmup_steps``, then cosine decay to zero."""
 
     def factor(step: int) -> float:

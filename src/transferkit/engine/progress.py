@@ -40,7 +40,9 @@ class EpochBar:
                 console=log.console,
                 transient=True,
             )
-            self._task = self._progress.add_task(description, total=total, loss=float("nan"), ips=0.0)
+            self._task = self._progress.add_task(
+                description, total=total, loss=float("nan"), ips=0.0
+            )
 
     def __enter__(self) -> EpochBar:
         if self._progress:

@@ -49,7 +49,9 @@ class RunDir:
     def require_run(self) -> None:
         """Raise RunDirError unless this folder holds a run."""
         if not self.path.is_dir():
-            raise RunDirError(f"run directory not found: {self.path}", hint="pass the --out folder of a train run")
+            raise RunDirError(
+                f"run directory not found: {self.path}", hint="pass the --out folder of a train run"
+            )
         if not self.is_run():
             raise RunDirError(
                 f"{self.path} is not a transferkit run directory (no config.yaml / classes.json)",
@@ -57,7 +59,9 @@ class RunDir:
             )
 
     def write_classes(self, class_names: list[str], data_config: DataConfig) -> None:
-        write_json(self.classes, {"class_names": list(class_names), "data_config": data_config.to_dict()})
+        write_json(
+            self.classes, {"class_names": list(class_names), "data_config": data_config.to_dict()}
+        )
 
     def read_classes(self) -> tuple[list[str], DataConfig]:
         d = read_json(self.classes)

@@ -1,0 +1,105 @@
+"""Whole-process behaviour: kill -9 during training then --resume; DDP on two CPU processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.engine.conftest import make_image_folder
+from transferkit.engine.rundir import RunDir
+
+TRAIN = [
+    sys.executable,
+    "-m",
+    "transferkit",
+    "train",
+    "--backbone",
+    "timm:resnet18",
+    "--weights",
+    "none",
+    "--img-size",
+    "32",
+    "--batch-size",
+    "8",
+    "--quiet",
+]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def test_kill_9_during_training_then_resume(tmp_path):
+    data = make_image_folder(tmp_path / "data", per_class=16)
+    run_dir = tmp_path / "run"
+    cmd = TRAIN + [
+        "--data",
+        str(data),
+        "--epochs",
+        "8",
+        "--strategy",
+        "full",
+        "--patience",
+        "0",
+        "--out",
+        str(run_dir),
+    ]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    state = run_dir / "checkpoints" / "last_state.pt"
+    deadline = time.time() + 240
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(RunDir(run_dir).read_history()))
+    assert 1 <= done_before < 8
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "transferkit", "train", "--resume", str(run_dir)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"resuming from epoch {done_before + 1}" in resumed.stdout
+    epochs = [int(r["epoch"]) for r in RunDir(run_dir).read_history()]
+    assert epochs == list(range(1, 9))
+    assert json.loads((run_dir / "metrics.json").read_text())["accuracy"] > 0.5
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_with_ddp_reach_the_single_device_result(tmp_path):
+    data = make_image_folder(tmp_path / "data", per_class=16)
+    results = {}
+    for devices in ("1", "2"):
+        out = tmp_path / f"run{devices}"
+        cmd = TRAIN + [
+            "--data",
+            str(data),
+            "--epochs",
+            "3",
+            "--strategy",
+            "gradual",
+            "--devices",
+            devices,
+            "--accelerator",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        results[devices] = json.loads((out / "metrics.json").read_text())
+    assert "Starting with 2 processes" in proc.stdout + proc.stderr
+    assert results["2"]["accuracy"] >= 0.8
+    assert results["2"]["accuracy"] >= results["1"]["accuracy"] - 0.2

@@ -18,8 +18,9 @@ class TinyBackbone(Backbone):
         super().__init__()
         chans = [3, 8, 16, 32]
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(chans[i], chans[i + 1], 3, 2, 1), nn.BatchNorm2d(chans[i + 1]),
-                          nn.ReLU())
+            nn.Sequential(
+                nn.Conv2d(chans[i], chans[i + 1], 3, 2, 1), nn.BatchNorm2d(chans[i + 1]), nn.ReLU()
+            )
             for i in range(3)
         )
         self.num_features = 32

@@ -22,8 +22,13 @@ from transferkit.transfer.plan import FreezePlan, build_plan
 from transferkit.transfer.strategy import parse_strategy
 
 
-def load_dataset(path: str | Path, task: str = "classify", backbone: str = "efficientnet_lite0",
-                 weights: str = "auto", **settings: Any) -> DataSplits:
+def load_dataset(
+    path: str | Path,
+    task: str = "classify",
+    backbone: str = "efficientnet_lite0",
+    weights: str = "auto",
+    **settings: Any,
+) -> DataSplits:
     """Read a data set as training would (splits, transforms of ``backbone``'s weights)."""
     from transferkit.zoo import create_backbone
 
@@ -32,8 +37,9 @@ def load_dataset(path: str | Path, task: str = "classify", backbone: str = "effi
     return get_task(task).load_data(cfg, data_config)
 
 
-def create_model(backbone: str, num_classes: int, task: str = "classify", weights: str = "auto",
-                 **settings: Any) -> TransferModel:
+def create_model(
+    backbone: str, num_classes: int, task: str = "classify", weights: str = "auto", **settings: Any
+) -> TransferModel:
     """A pretrained ``backbone`` with new layers on top for ``num_classes`` classes."""
     from transferkit.zoo import create_backbone
 
@@ -42,8 +48,13 @@ def create_model(backbone: str, num_classes: int, task: str = "classify", weight
     return get_task(task).build_model(bb, num_classes, cfg.model)
 
 
-def fit(data: str | Path | None = None, out: str | Path | None = None,
-        config: RunConfig | str | Path | None = None, resume: bool = False, **settings: Any):
+def fit(
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    config: RunConfig | str | Path | None = None,
+    resume: bool = False,
+    **settings: Any,
+):
     """Train a run; ``settings`` are config fields by name (backbone, strategy, epochs, lr…).
 
     Returns an ``engine.loop.RunResult`` (run directory, final metrics, history, seconds).
@@ -66,8 +77,12 @@ def fit(data: str | Path | None = None, out: str | Path | None = None,
     return _fit(cfg, Path(out) if out else default_run_dir(cfg))
 
 
-def evaluate(run_dir: str | Path, data: str | Path | None = None, split: str | None = None,
-             batch_size: int = 32) -> dict[str, Any]:
+def evaluate(
+    run_dir: str | Path,
+    data: str | Path | None = None,
+    split: str | None = None,
+    batch_size: int = 32,
+) -> dict[str, Any]:
     """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``)."""
     from torch.utils.data import DataLoader
 
@@ -93,8 +108,10 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None, split: str | N
     chosen = split or ("test" if splits.test is not None and len(splits.test) else "val")
     dataset = splits.test if chosen == "test" else splits.val
     if dataset is None or len(dataset) == 0:
-        raise DatasetError(f"{cfg.data.path} has no '{chosen}' split",
-                           hint="use --split val, or add a test split to the data")
+        raise DatasetError(
+            f"{cfg.data.path} has no '{chosen}' split",
+            hint="use --split val, or add a test split to the data",
+        )
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=task.collate)
     metrics = run_evaluation(None, task, handle.model, loader, handle.class_names)
     return {"split": chosen, **metrics}
@@ -106,8 +123,9 @@ def evaluate_predictions(task: str, data: str | Path, predictions: str | Path) -
     return hook(Path(data), Path(predictions), {})
 
 
-def predict(run_dir: str | Path, paths: list[str | Path], out: str | Path | None = None,
-            **options: Any) -> list[dict[str, Any]]:
+def predict(
+    run_dir: str | Path, paths: list[str | Path], out: str | Path | None = None, **options: Any
+) -> list[dict[str, Any]]:
     """Predictions of a run for image files or folders; ``out`` writes them (JSON / CSV / …)."""
     from transferkit.engine.rundir import load_run
 
@@ -123,17 +141,25 @@ def predict(run_dir: str | Path, paths: list[str | Path], out: str | Path | None
     return predictions
 
 
-def plan(backbone: str, strategy: str, task: str = "classify", epochs: int = 10,
-         num_classes: int = 10, **settings: Any) -> FreezePlan:
+def plan(
+    backbone: str,
+    strategy: str,
+    task: str = "classify",
+    epochs: int = 10,
+    num_classes: int = 10,
+    **settings: Any,
+) -> FreezePlan:
     """The freeze plan of ``strategy`` on ``backbone`` for ``task``, without training."""
     from transferkit.zoo import create_backbone
 
-    cfg = RunConfig(task=task).with_values(backbone=backbone, strategy=strategy, epochs=epochs,
-                                           **settings)
+    cfg = RunConfig(task=task).with_values(
+        backbone=backbone, strategy=strategy, epochs=epochs, **settings
+    )
     t = cfg.transfer
     parsed = parse_strategy(strategy, unfreeze_every=t.unfreeze_every, lr_decay=t.lr_decay, bn=t.bn)
-    model = get_task(task).build_model(create_backbone(backbone, weights="none"), num_classes,
-                                       cfg.model)
+    model = get_task(task).build_model(
+        create_backbone(backbone, weights="none"), num_classes, cfg.model
+    )
     return build_plan(model, parsed, epochs)
 
 

@@ -134,7 +134,9 @@ class RunConfig:
     def from_dict(cls, d: dict[str, Any], source: str = "config") -> RunConfig:
         """Build from a nested dict; unknown sections or keys raise ConfigError with did-you-mean."""
         if not isinstance(d, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level, got {type(d).__name__}")
+            raise ConfigError(
+                f"{source}: expected a mapping at the top level, got {type(d).__name__}"
+            )
         _check_keys("top level", d, ["task", *_SECTIONS], source)
         kwargs: dict[str, Any] = {}
         if "task" in d:
@@ -156,7 +158,9 @@ class RunConfig:
         """Read a YAML config written by :meth:`save` or by hand."""
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}", hint="check the path given to --config")
+            raise ConfigError(
+                f"config file not found: {path}", hint="check the path given to --config"
+            )
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
@@ -175,7 +179,9 @@ _FIELD_SECTION = {f.name: name for name, cls in _SECTIONS.items() for f in field
 
 
 def _check_keys(section: str, values: dict, allowed, source: str) -> None:
-    names = [f.name for f in fields(allowed)] if dataclasses.is_dataclass(allowed) else list(allowed)
+    names = (
+        [f.name for f in fields(allowed)] if dataclasses.is_dataclass(allowed) else list(allowed)
+    )
     for key in values:
         if key not in names:
             raise ConfigError(
@@ -209,7 +215,10 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(f"invalid {name} {value!r}: expected an integer >= {low}")
     if not cfg.train.lr > 0:
         raise ConfigError(f"invalid lr {cfg.train.lr!r}: expected a positive number")
-    for name, value in (("val_fraction", cfg.data.val_fraction), ("test_fraction", cfg.data.test_fraction)):
+    for name, value in (
+        ("val_fraction", cfg.data.val_fraction),
+        ("test_fraction", cfg.data.test_fraction),
+    ):
         if not 0 <= value < 1:
             raise ConfigError(f"invalid {name} {value!r}: expected 0 <= value < 1")
     if cfg.data.img_size is not None and cfg.data.img_size < 16:

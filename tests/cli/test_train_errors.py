@@ -7,8 +7,17 @@ import pytest
 from tests.engine.conftest import make_image_folder
 from transferkit.cli.main import main
 
-SMALL = ["--backbone", "timm:resnet18", "--weights", "none", "--epochs", "1", "--img-size", "32",
-         "--quiet"]
+SMALL = [
+    "--backbone",
+    "timm:resnet18",
+    "--weights",
+    "none",
+    "--epochs",
+    "1",
+    "--img-size",
+    "32",
+    "--quiet",
+]
 
 
 def _run(capsys, *argv):
@@ -65,19 +74,32 @@ def test_corrupt_image_fails_by_default_and_skip_counts_it(capsys, data, tmp_pat
     code, _, err = _run(capsys, "train", "--data", str(data), *SMALL)
     _assert_user_error(code, err, "broken.png", "--on-bad-image skip")
     out_dir = tmp_path / "run"
-    code, _, err = _run(capsys, "train", "--data", str(data), *SMALL, "--on-bad-image", "skip",
-                        "--out", str(out_dir))
+    code, _, err = _run(
+        capsys,
+        "train",
+        "--data",
+        str(data),
+        *SMALL,
+        "--on-bad-image",
+        "skip",
+        "--out",
+        str(out_dir),
+    )
     assert code == 0, err
     import json
 
     summary = json.loads((out_dir / "data.json").read_text())
     assert summary["skipped"] == 2
     assert sorted(p["path"].rsplit("/", 1)[1] for p in summary["skipped_files"]) == [
-        "broken.png", "empty.jpg"]
+        "broken.png",
+        "empty.jpg",
+    ]
 
 
 def test_unknown_backbone_did_you_mean(capsys, data):
-    code, _, err = _run(capsys, "train", "--data", str(data), "--backbone", "resnet5O", "--epochs", "1")
+    code, _, err = _run(
+        capsys, "train", "--data", str(data), "--backbone", "resnet5O", "--epochs", "1"
+    )
     _assert_user_error(code, err, "resnet5O", "Did you mean")
 
 
@@ -92,8 +114,9 @@ def test_partial_beyond_stage_count(capsys, data):
 
 
 def test_missing_weights_offline(capsys, data):
-    code, _, err = _run(capsys, "train", "--data", str(data), "--backbone", "timm:resnet18",
-                        "--epochs", "1")
+    code, _, err = _run(
+        capsys, "train", "--data", str(data), "--backbone", "timm:resnet18", "--epochs", "1"
+    )
     _assert_user_error(code, err, "transferkit weights add", "--weights none")
 
 

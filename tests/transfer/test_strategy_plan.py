@@ -24,7 +24,18 @@ def test_head_partial_gradual_full_trainable_stages():
     assert parse_strategy("partial:2").trainable_stages(0, n) == [False, False, True, True]
     assert parse_strategy("full").trainable_stages(0, n) == [True] * 4
     gradual = parse_strategy("gradual", unfreeze_every=2)
-    assert [sum(gradual.trainable_stages(e, n)) for e in range(10)] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert [sum(gradual.trainable_stages(e, n)) for e in range(10)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+    ]
     assert gradual.trainable_stages(2, n) == [False, False, False, True]  # deepest first
 
 
@@ -105,5 +116,6 @@ def test_discriminative_lr_per_group():
     plan = build_plan(model, parse_strategy("full", lr_decay=0.5), epochs=1)
     opt = build_optimizer(model, plan, TrainSettings(lr=1e-2))
     lrs = {g["name"]: g["lr"] for g in opt.param_groups}
-    assert lrs == pytest.approx({"stage0": 1e-2 / 8, "stage1": 1e-2 / 4, "stage2": 1e-2 / 2,
-                                 "head": 1e-2})
+    assert lrs == pytest.approx(
+        {"stage0": 1e-2 / 8, "stage1": 1e-2 / 4, "stage2": 1e-2 / 2, "head": 1e-2}
+    )

@@ -11,7 +11,9 @@ from transferkit.fileio import write_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="fine-tune on built-in demo data: pretrained vs random init")
-    p.add_argument("--task", default="classify", choices=["classify", "detect", "segment", "instance"])
+    p.add_argument(
+        "--task", default="classify", choices=["classify", "detect", "segment", "instance"]
+    )
     p.add_argument("--out", default="transferkit-demo", help="folder for data and runs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -23,10 +25,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) / args.task
     rows = _hook(args.task, "demo", "demo")(out, quiet=args.quiet)
     write_json(out / "demo.json", rows)
-    metric_keys = [k for k in rows[0] if k not in ("run", "weights", "strategy", "seconds", "run_dir",
-                                                    "split")]
+    metric_keys = [
+        k for k in rows[0] if k not in ("run", "weights", "strategy", "seconds", "run_dir", "split")
+    ]
     columns = ["run", "weights", "strategy", *metric_keys, "seconds", "run_dir"]
-    print_table(f"transferkit demo --task {args.task} (held-out {rows[0].get('split') or 'val'} split)",
-                columns, [[fmt(r.get(c)) for c in columns] for r in rows])
+    print_table(
+        f"transferkit demo --task {args.task} (held-out {rows[0].get('split') or 'val'} split)",
+        columns,
+        [[fmt(r.get(c)) for c in columns] for r in rows],
+    )
     print(f"results: {out / 'demo.json'}")
     return 0

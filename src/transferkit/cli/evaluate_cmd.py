@@ -9,14 +9,20 @@ from transferkit.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="metrics of a run, or of a predictions file",
-                       description="Evaluate a run directory on its held-out split (or --data), or "
-                                   "score a predictions file made by any tool (--predictions).")
+    p = sub.add_parser(
+        "evaluate",
+        help="metrics of a run, or of a predictions file",
+        description="Evaluate a run directory on its held-out split (or --data), or "
+        "score a predictions file made by any tool (--predictions).",
+    )
     p.add_argument("run_dir", nargs="?", metavar="RUNDIR", help="a run directory")
     p.add_argument("--data", help="data to evaluate on (default: the run's own data)")
     p.add_argument("--split", choices=["val", "test"], help="default: test when present, else val")
-    p.add_argument("--task", choices=["classify", "detect", "segment", "instance"],
-                   help="with --predictions: the task the predictions are for")
+    p.add_argument(
+        "--task",
+        choices=["classify", "detect", "segment", "instance"],
+        help="with --predictions: the task the predictions are for",
+    )
     p.add_argument("--predictions", help="predictions file / folder made by any tool")
     p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -28,15 +34,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.predictions:
         if not args.task or not args.data:
-            raise ConfigError("--predictions needs --task and --data (the ground truth)",
-                              hint="e.g. evaluate --task detect --data ann.json --predictions res.json")
+            raise ConfigError(
+                "--predictions needs --task and --data (the ground truth)",
+                hint="e.g. evaluate --task detect --data ann.json --predictions res.json",
+            )
         metrics = evaluate_predictions(args.task, args.data, args.predictions)
     else:
         if not args.run_dir:
-            raise ConfigError("evaluate needs a run directory or --predictions",
-                              hint="transferkit evaluate RUNDIR [--data PATH] [--split test]")
-        metrics = evaluate(args.run_dir, data=args.data, split=args.split,
-                           batch_size=args.batch_size)
+            raise ConfigError(
+                "evaluate needs a run directory or --predictions",
+                hint="transferkit evaluate RUNDIR [--data PATH] [--split test]",
+            )
+        metrics = evaluate(
+            args.run_dir, data=args.data, split=args.split, batch_size=args.batch_size
+        )
     if args.json:
         print_json(metrics)
     else:

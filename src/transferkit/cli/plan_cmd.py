@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="show what trains, when, and at what LR, without training")
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--strategy", default="gradual")
-    p.add_argument("--task", default="classify", choices=["classify", "detect", "segment", "instance"])
+    p.add_argument(
+        "--task", default="classify", choices=["classify", "detect", "segment", "instance"]
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--num-classes", dest="num_classes", type=int, default=10)
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
@@ -27,9 +29,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from transferkit.api import plan
 
-    result = plan(args.backbone, args.strategy, task=args.task, epochs=args.epochs,
-                  num_classes=args.num_classes, head=args.head, detector=args.detector,
-                  lr_decay=args.lr_decay, unfreeze_every=args.unfreeze_every, bn=args.bn)
+    result = plan(
+        args.backbone,
+        args.strategy,
+        task=args.task,
+        epochs=args.epochs,
+        num_classes=args.num_classes,
+        head=args.head,
+        detector=args.detector,
+        lr_decay=args.lr_decay,
+        unfreeze_every=args.unfreeze_every,
+        bn=args.bn,
+    )
     if args.json:
         print_json(result.to_dict())
     else:

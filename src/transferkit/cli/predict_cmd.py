@@ -11,11 +11,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict image files with a trained run")
     p.add_argument("run_dir", metavar="RUNDIR", help="a run directory (or an exported .onnx file)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    p.add_argument("--top-k", dest="top_k", type=int, default=1, help="classification: labels per image")
-    p.add_argument("--score-threshold", dest="score_threshold", type=float, default=0.3,
-                   help="detection / instance: lowest score kept")
+    p.add_argument(
+        "--top-k", dest="top_k", type=int, default=1, help="classification: labels per image"
+    )
+    p.add_argument(
+        "--score-threshold",
+        dest="score_threshold",
+        type=float,
+        default=0.3,
+        help="detection / instance: lowest score kept",
+    )
     p.add_argument("--draw", metavar="DIR", help="write images with predictions drawn on them")
-    p.add_argument("--out", help="write predictions to FILE.json / FILE.csv (or a folder for masks)")
+    p.add_argument(
+        "--out", help="write predictions to FILE.json / FILE.csv (or a folder for masks)"
+    )
     p.set_defaults(func=run)
 
 
@@ -27,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         print(f"{len(predictions)} predictions written to {args.out}")
     elif predictions and "label" in predictions[0]:
-        print_table(None, ["path", "label", "score"],
-                    [[p["path"], p["label"], f"{p['score']:.4f}"] for p in predictions])
+        print_table(
+            None,
+            ["path", "label", "score"],
+            [[p["path"], p["label"], f"{p['score']:.4f}"] for p in predictions],
+        )
     else:
         print(f"{len(predictions)} images predicted; pass --out FILE to save them")
     return 0

@@ -45,7 +45,9 @@ class Task(Protocol):
     name: str  # "classify", "detect", "segment", "instance"
     monitor: str  # metric key used for early stopping and the best checkpoint (higher is better)
 
-    def build_model(self, backbone: Backbone, num_classes: int, model: ModelSettings) -> TransferModel:
+    def build_model(
+        self, backbone: Backbone, num_classes: int, model: ModelSettings
+    ) -> TransferModel:
         """Put new layers on ``backbone`` for ``num_classes`` as ``model`` (head, detector…) says."""
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:

@@ -41,7 +41,9 @@ def make_head(in_features: int, num_classes: int, model: ModelSettings) -> nn.Mo
             nn.Dropout(model.head_dropout),
             nn.Linear(model.head_hidden, num_classes),
         )
-    raise ConfigError(f"unknown classification head {model.head!r}", hint="use --head linear or mlp")
+    raise ConfigError(
+        f"unknown classification head {model.head!r}", hint="use --head linear or mlp"
+    )
 
 
 class ClassificationMetrics:
@@ -67,8 +69,9 @@ class ClassificationMetrics:
         return classification_metrics(probs, target, self.class_names)
 
 
-def classification_metrics(probs: torch.Tensor, target: torch.Tensor,
-                           class_names: list[str]) -> dict[str, Any]:
+def classification_metrics(
+    probs: torch.Tensor, target: torch.Tensor, class_names: list[str]
+) -> dict[str, Any]:
     """Metrics of class probabilities ``probs`` (N, C) against integer ``target`` (N,)."""
     c = len(class_names)
     kw = {"task": "multiclass", "num_classes": c}
@@ -102,7 +105,9 @@ class ClassifyTask:
     name = "classify"
     monitor = "accuracy"
 
-    def build_model(self, backbone: Backbone, num_classes: int, model: ModelSettings) -> TransferModel:
+    def build_model(
+        self, backbone: Backbone, num_classes: int, model: ModelSettings
+    ) -> TransferModel:
         head = make_head(backbone.num_features, num_classes, model)
         net = ClassifierNet(backbone, head)
         return TransferModel(net, "backbone", {"head": "head"}, task=self.name)
@@ -156,4 +161,3 @@ class ClassifyTask:
 
 
 TASK = ClassifyTask()
-

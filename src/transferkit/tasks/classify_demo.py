@@ -40,20 +40,24 @@ def run_demo(out_dir: str | Path, quiet: bool = False) -> list[dict]:
     base = RunConfig(task="classify").with_values(path=str(data), quiet=quiet, **DEMO_SETTINGS)
     rows = []
     for i, (label, weights, strategy) in enumerate(DEMO_RUNS, start=1):
-        print(f"\n[{i}/{len(DEMO_RUNS)}] {label}: efficientnet_lite0, weights {weights}, "
-              f"strategy {strategy}")
+        print(
+            f"\n[{i}/{len(DEMO_RUNS)}] {label}: efficientnet_lite0, weights {weights}, "
+            f"strategy {strategy}"
+        )
         cfg = base.with_values(weights=weights, strategy=strategy)
         run_dir = out_dir / "runs" / label.replace(", ", "-").replace(" ", "_")
         started = time.perf_counter()
         result = fit(cfg, run_dir)
-        rows.append({
-            "run": label,
-            "weights": "ImageNet" if weights == "auto" else "random",
-            "strategy": strategy,
-            "accuracy": result.metrics.get("accuracy"),
-            "macro_f1": result.metrics.get("macro_f1"),
-            "split": result.metrics.get("evaluated_split"),
-            "seconds": round(time.perf_counter() - started, 1),
-            "run_dir": str(result.run_dir),
-        })
+        rows.append(
+            {
+                "run": label,
+                "weights": "ImageNet" if weights == "auto" else "random",
+                "strategy": strategy,
+                "accuracy": result.metrics.get("accuracy"),
+                "macro_f1": result.metrics.get("macro_f1"),
+                "split": result.metrics.get("evaluated_split"),
+                "seconds": round(time.perf_counter() - started, 1),
+                "run_dir": str(result.run_dir),
+            }
+        )
     return rows

@@ -25,10 +25,14 @@ def collect_images(paths: list[str | Path]) -> list[Path]:
         elif p.is_file():
             found.append(p)
         else:
-            raise DatasetError(f"no such file or folder: {p}", hint="check the paths given to predict")
+            raise DatasetError(
+                f"no such file or folder: {p}", hint="check the paths given to predict"
+            )
     if not found:
-        raise DatasetError(f"no images found in {', '.join(map(str, paths))}",
-                           hint="pass image files or folders that hold images")
+        raise DatasetError(
+            f"no images found in {', '.join(map(str, paths))}",
+            hint="pass image files or folders that hold images",
+        )
     return found
 
 
@@ -46,14 +50,20 @@ def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list
     device = next(model.parameters()).device
     out: list[dict[str, Any]] = []
     for start in range(0, len(files), batch_size):
-        chunk = files[start:start + batch_size]
+        chunk = files[start : start + batch_size]
         images = torch.stack([transform(load_image_rgb(f)) for f in chunk]).to(device)
         probs = model(images).float().softmax(dim=1).cpu()
         scores, indices = probs.topk(top_k, dim=1)
         for f, s, i in zip(chunk, scores, indices):
             ranked = [{"label": run.class_names[int(j)], "score": float(v)} for v, j in zip(s, i)]
-            out.append({"path": str(f), "label": ranked[0]["label"], "score": ranked[0]["score"],
-                        "top_k": ranked})
+            out.append(
+                {
+                    "path": str(f),
+                    "label": ranked[0]["label"],
+                    "score": ranked[0]["score"],
+                    "top_k": ranked,
+                }
+            )
     return out
 
 
@@ -70,5 +80,6 @@ def write_predictions(predictions: list[dict[str, Any]], out: str | Path) -> Pat
             for rank, item in enumerate(p["top_k"], start=1):
                 writer.writerow([p["path"], rank, item["label"], f"{item['score']:.6f}"])
         return atomic_write_text(out, buf.getvalue())
-    raise ConfigError(f"unsupported output file {out}: expected .json or .csv",
-                      hint="e.g. --out predictions.csv")
+    raise ConfigError(
+        f"unsupported output file {out}: expected .json or .csv", hint="e.g. --out predictions.csv"
+    )

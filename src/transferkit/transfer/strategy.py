@@ -67,8 +67,9 @@ class Strategy:
             )
 
 
-def parse_strategy(text: str, *, unfreeze_every: int = 1, lr_decay: float = 0.5,
-                   bn: str = "frozen") -> Strategy:
+def parse_strategy(
+    text: str, *, unfreeze_every: int = 1, lr_decay: float = 0.5, bn: str = "frozen"
+) -> Strategy:
     """Parse ``head``, ``partial:N``, ``gradual`` or ``full`` into a :class:`Strategy`."""
     text = str(text).strip()
     match = re.fullmatch(r"partial:(\d+)", text)

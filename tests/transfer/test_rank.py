@@ -121,7 +121,7 @@ FASHION = "/work/shared/data/fashion-mnist"
 
 @pytest.fixture
 def fashion_folder(tmp_path):
-    """8 test-set images of each of the 10 Fashion-MNIST classes, as PNGs."""
+    """6 test-set images of each of the 10 Fashion-MNIST classes, as PNGs."""
     from pathlib import Path
 
     from transferkit.data.demo import read_idx
@@ -131,7 +131,7 @@ def fashion_folder(tmp_path):
     for c in range(10):
         folder = tmp_path / "fm" / f"class{c}"
         folder.mkdir(parents=True)
-        for i in np.flatnonzero(labels == c)[:8]:
+        for i in np.flatnonzero(labels == c)[:6]:
             Image.fromarray(images[i]).save(folder / f"{i}.png")
     return tmp_path / "fm"
 

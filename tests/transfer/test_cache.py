@@ -182,3 +182,53 @@ def test_cli_cache_info_and_clear(images, tmp_path, capsys):
     blocker.write_text("")
     assert main(["cache", "info", "--cache-dir", str(blocker / "x")]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+_CHILD = """
+import sys, time, torch
+sys.path.insert(0, {root!r})
+from tests.transfer.test_cache import CountingTiny
+from transferkit.data.transforms import eval_transform
+from transferkit.transfer.cache import FeatureCache
+
+class Slow(CountingTiny):
+    def forward_pooled(self, x):
+        time.sleep(0.3)  # slow enough to be killed between (or during) shard writes
+        return super().forward_pooled(x)
+
+Slow.__qualname__ = CountingTiny.__qualname__  # same cache key as the rerun below
+Slow.__module__ = CountingTiny.__module__
+paths = {paths!r}
+FeatureCache({cache!r}, shard_size=2).features(
+    Slow(), paths, eval_transform(Slow().data_config), batch_size=2, progress=False)
+"""
+
+
+def test_extraction_killed_with_sigkill_then_rerun_reads_no_garbage(images, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    cache_dir = tmp_path / "cache"
+    code = _CHILD.format(root=root, paths=images, cache=str(cache_dir))
+    child = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 120
+    while not list(cache_dir.glob("*/shard-00001.safetensors")):
+        assert child.poll() is None and time.monotonic() < deadline, "child never wrote shards"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    entry = next(p for p in cache_dir.iterdir() if p.is_dir())
+    assert not (entry / "manifest.json").exists()
+    done = len(list(entry.glob("shard-*.safetensors")))
+    assert 2 <= done < 5
+
+    transform = eval_transform(TinyBackbone().data_config)
+    bb = CountingTiny()
+    again = FeatureCache(cache_dir, shard_size=2).features(bb, images, transform, batch_size=2)
+    assert bb.seen == 10 - 2 * done  # whole shards kept, the rest extracted
+    torch.testing.assert_close(again.features, _reference(images, transform))
+    assert not list(entry.glob(".*.tmp"))  # a temp file left by the kill is cleaned up

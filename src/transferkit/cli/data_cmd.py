@@ -25,14 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _register_convert(actions: argparse._SubParsersAction) -> None:
     p = actions.add_parser(
         "convert",
-        help="convert box annotations between COCO, Pascal VOC and YOLO",
+        help="convert boxes between COCO, Pascal VOC and YOLO; class masks to and from COCO",
         description="Read SRC in one annotation format and write DST (a new folder) in another; "
         "images are copied and splits kept.",
     )
     p.add_argument("src", metavar="SRC", help="annotation file or data set folder")
     p.add_argument("dst", metavar="DST", help="output folder (new or empty)")
-    p.add_argument("--from", dest="src_format", default="auto", choices=["auto", *BOX_FORMATS])
-    p.add_argument("--to", dest="dst_format", required=True, choices=BOX_FORMATS)
+    p.add_argument(
+        "--from", dest="src_format", default="auto", choices=["auto", *BOX_FORMATS, "masks"]
+    )
+    p.add_argument("--to", dest="dst_format", required=True, choices=[*BOX_FORMATS, "masks"])
+    p.add_argument(
+        "--segmentation",
+        default="polygon",
+        choices=["polygon", "rle"],
+        help="masks -> coco: outline each region as polygons (default) or encode it as RLE (exact)",
+    )
     p.add_argument(
         "--on-bad-image",
         dest="on_bad",
@@ -47,6 +55,8 @@ def _register_convert(actions: argparse._SubParsersAction) -> None:
 def _run_convert(args: argparse.Namespace) -> int:
     from transferkit.data.convert import convert_dataset
 
+    if "masks" in (args.src_format, args.dst_format):
+        return _run_convert_masks(args)
     summary = convert_dataset(
         args.src, args.dst, args.src_format, args.dst_format, on_bad=args.on_bad, strict=args.strict
     )
@@ -61,6 +71,30 @@ def _run_convert(args: argparse.Namespace) -> int:
     if summary["ignore_regions_dropped"]:
         dropped = summary["ignore_regions_dropped"]
         print(f"  crowd / difficult (ignore) regions left out, YOLO cannot mark them: {dropped}")
+    print(f"written to {args.dst}")
+    return 0
+
+
+def _run_convert_masks(args: argparse.Namespace) -> int:
+    """Class masks <-> COCO instances (polygons or RLE); see ``data.mask_convert``."""
+    from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
+    from transferkit.errors import ConfigError
+
+    if args.src_format == "masks" and args.dst_format == "coco":
+        summary = masks_to_coco(args.src, args.dst, args.segmentation, on_bad=args.on_bad)
+    elif args.dst_format == "masks" and args.src_format in ("auto", "coco"):
+        summary = coco_to_masks(args.src, args.dst, on_bad=args.on_bad)
+    else:
+        raise ConfigError(
+            f"cannot convert {args.src_format} to {args.dst_format}",
+            hint="masks convert to and from COCO: --from masks --to coco, or --from coco --to masks",
+        )
+    splits = ", ".join(f"{name} {s['images']} images" for name, s in summary["splits"].items())
+    print(
+        f"converted {args.src_format} -> {args.dst_format}: {splits}; {len(summary['classes'])} classes"
+    )
+    if summary["skipped"]:
+        print(f"  skipped image/mask pairs: {summary['skipped']}")
     print(f"written to {args.dst}")
     return 0
 

@@ -71,5 +71,6 @@ def sections(run, splits) -> list[Section]:
             f"true {m['true']}, predicted {m['predicted']} ({m['confidence']:.2f}; "
             f"true class {m['true_probability']:.2f}) - {Path(m['path']).name}"
         )
-        body += image(png_bytes(thumb), f"{m['true']} predicted as {m['predicted']}", caption)
+        alt = f"{m['true']} predicted as {m['predicted']}"
+        body += image(png_bytes(thumb), alt, caption, width=thumb.width)
     return [Section(title, body)]

@@ -83,8 +83,12 @@ def image(png: bytes, alt: str, caption: str | None = None, width: int | None = 
     """An embedded PNG (base64 data URI) in a figure, with an optional caption."""
     data = base64.b64encode(png).decode("ascii")
     size = f' width="{int(width)}"' if width else ""
+    box = f' style="width: {int(width)}px"' if width else ""  # the caption wraps to the image
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{size}>{cap}</figure>'
+    return (
+        f'<figure{box}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{size}>'
+        f"{cap}</figure>"
+    )
 
 
 def para(text: str) -> str:

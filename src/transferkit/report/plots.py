@@ -96,8 +96,10 @@ def learning_curves(
         if log:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        if len(series) > 1:
-            ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1)
+        if len(series) > 3:  # beside the axes: with many groups it would hide the lines
+            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        elif len(series) > 1:
+            ax.legend(fontsize=7)
         plots.append((title, to_png(fig)))
     return plots
 
@@ -108,7 +110,7 @@ def confusion_matrix(matrix: list[list[int]], names: list[str], title: str) -> b
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
     n = len(names)
-    side = min(12.0, 2.5 + 0.45 * n)
+    side = min(8.0, 2.0 + 0.3 * n)
     fig = figure(side + 1.0, side)
     ax = fig.add_subplot()
     im = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
@@ -135,7 +137,7 @@ def class_bars(values: dict[str, dict[str, float | None]], keys: list[str], titl
     """
     names = list(values)
     n, k = len(names), len(keys)
-    fig = figure(6.5, min(14.0, 1.2 + 0.28 * n * max(1, k) ** 0.5 + 0.2 * n))
+    fig = figure(5.0, min(12.0, 1.4 + 0.16 * n * k**0.5 + 0.1 * n))
     ax = fig.add_subplot()
     height = 0.8 / k
     for j, key in enumerate(keys):
@@ -151,6 +153,6 @@ def class_bars(values: dict[str, dict[str, float | None]], keys: list[str], titl
     ax.set_xlim(0, 1.0)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    if k > 1:
-        ax.legend(fontsize=7, loc="lower right")
+    if k > 1:  # below the axes, so it never hides a bar
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=k)
     return to_png(fig)

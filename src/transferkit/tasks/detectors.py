@@ -42,7 +42,11 @@ from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone
 
 DETECTORS = ("faster_rcnn", "retinanet", "fcos")
-FPN_CHANNELS = 256
+FPN_CHANNELS = 256  # torchvision's pyramid width, used for its COCO weights
+# Width of the pyramid (and so of the RPN and heads on it) for detectors trained from a
+# classification backbone: half of torchvision's COCO-sized 256 halves the cost of a training
+# step on a CPU, and a few hundred training images do not need more.
+DETECT_FPN_CHANNELS = 128
 # Proposal and RoI budgets for small data sets with a handful of objects per image; torchvision's
 # defaults (2000 proposals, 512 RoIs per image) are sized for COCO and make the RoI head cost more
 # than the backbone on a CPU.
@@ -58,17 +62,23 @@ FASTER_RCNN_BUDGET = {
 class PyramidBackbone(nn.Module):
     """A zoo backbone (``body``) plus an FPN: the ``backbone`` a torchvision detector expects."""
 
-    def __init__(self, body: Backbone, levels: list[int], extra: str, freeze_norm_stats: bool):
+    def __init__(
+        self,
+        body: Backbone,
+        levels: list[int],
+        extra: str,
+        freeze_norm_stats: bool,
+        channels: int = FPN_CHANNELS,
+    ):
         super().__init__()
         self.body = body
         self.levels = list(levels)
         in_channels = [body.feature_info[i].channels for i in self.levels]
-        if extra == "pool":
-            extra_blocks = LastLevelMaxPool()
-        else:  # RetinaNet / FCOS: P6 and P7 from P5, as torchvision's v2 builders do
-            extra_blocks = LastLevelP6P7(FPN_CHANNELS, FPN_CHANNELS)
-        self.fpn = FeaturePyramidNetwork(in_channels, FPN_CHANNELS, extra_blocks=extra_blocks)
-        self.out_channels = FPN_CHANNELS
+        # Faster R-CNN: a max-pooled P6; RetinaNet / FCOS: P6 and P7 from P5 (torchvision's v2).
+        pool = extra == "pool"
+        extra_blocks = LastLevelMaxPool() if pool else LastLevelP6P7(channels, channels)
+        self.fpn = FeaturePyramidNetwork(in_channels, channels, extra_blocks=extra_blocks)
+        self.out_channels = channels
         self.freeze_norm_stats = freeze_norm_stats
 
     @property
@@ -108,8 +118,9 @@ def build_detector(
     """A torchvision ``detector`` on ``backbone`` for ``num_classes`` object classes.
 
     Labels are 1..``num_classes`` (0 is background), for all three detectors. ``coco_layout``
-    builds torchvision's own layout (Faster R-CNN on four levels with anchors 8x the stride,
-    RetinaNet's head without GroupNorm) so that its COCO weights load (``detect_weights``).
+    builds torchvision's own layout (a 256-channel pyramid, Faster R-CNN on four levels with
+    anchors 8x the stride, RetinaNet's head without GroupNorm) so that its COCO weights load
+    (``detect_weights``).
     """
     if detector not in DETECTORS:
         raise ConfigError(
@@ -122,7 +133,8 @@ def build_detector(
     depth = 4 if coco_layout and detector == "faster_rcnn" else 3
     levels = list(range(max(0, n - depth), n))
     extra = "pool" if detector == "faster_rcnn" else "p6p7"
-    body = PyramidBackbone(backbone, levels, extra, freeze_norm_stats)
+    channels = FPN_CHANNELS if coco_layout else DETECT_FPN_CHANNELS
+    body = PyramidBackbone(backbone, levels, extra, freeze_norm_stats, channels)
     mean, std = list(backbone.data_config.mean), list(backbone.data_config.std)
     common = {"min_size": 800, "max_size": 1333, "image_mean": mean, "image_std": std}
     strides = body.strides
@@ -148,7 +160,7 @@ def build_detector(
             ((0.5, 1.0, 2.0),) * len(strides),
         )
         head = RetinaNetHead(
-            FPN_CHANNELS,
+            channels,
             anchors.num_anchors_per_location()[0],
             num_classes + 1,
             norm_layer=None if coco_layout else partial(nn.GroupNorm, 32),
@@ -157,7 +169,7 @@ def build_detector(
         parts = {"fpn": "backbone.fpn", "head": "head"}
     else:
         anchors = AnchorGenerator(tuple((s,) for s in strides), ((1.0,),) * len(strides))
-        head = FCOSHead(FPN_CHANNELS, 1, num_classes + 1)
+        head = FCOSHead(channels, 1, num_classes + 1)
         net = FCOS(
             body, num_classes + 1, anchor_generator=anchors, head=head, score_thresh=0.05, **common
         )

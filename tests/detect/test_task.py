@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torchvision import tv_tensors
@@ -212,3 +214,15 @@ def test_build_model_from_settings_and_unknown_detector():
     with pytest.raises(ValueError, match="unknown detector 'yolo'"):
         TASK.build_model(TinyBackbone(), 3, ModelSettings(detector="yolo"))
     assert eval_transform(32) is not None
+
+
+def test_skipped_annotations_are_counted_and_said(tmp_path, capsys):
+    path = simple_coco(tmp_path, n_images=4)
+    d = json.loads(path.read_text())
+    d["annotations"][0]["category_id"] = 7
+    d["annotations"][1]["bbox"] = [60, 40, 20, 20]  # leaves the 64 x 48 image: clipped
+    path.write_text(json.dumps(d))
+    cfg = RunConfig(task="detect").with_values(path=str(path), on_bad_image="skip", img_size=32)
+    splits = TASK.load_data(cfg, TinyBackbone().data_config)
+    assert splits.summary["skipped"] == 1 and splits.summary["clipped_boxes"] == 1
+    assert "unknown category: 1" in capsys.readouterr().out

@@ -220,8 +220,14 @@ class DetectTask:
         splits = assign_splits(source, d.val_fraction, d.test_fraction, d.split_seed)
         size = image_size_of(cfg)
         test = splits["test"]
+        counts = dict(source.issues.counts)
+        if counts and not cfg.train.quiet:  # never silent: say what was skipped or repaired
+            said = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
+            print(f"data: annotations skipped or repaired ({said}); examples in data.json")
         summary = {
             "format": source.format,
+            "skipped": sum(v for k, v in counts.items() if k != "clipped_box"),
+            "clipped_boxes": counts.get("clipped_box", 0),
             "category_ids": source.category_ids,
             "img_size": size,
             "splits": split_summary(splits, source.class_names),

@@ -23,7 +23,7 @@ CAPTION = re.compile(r"<figcaption>([^<]*)</figcaption>")
 def test_detection_report_draws_ground_truth_beside_detections(tmp_path):
     from transferkit.data.scenes import SCENE_CLASSES, write_scenes
 
-    data = write_scenes(tmp_path / "data", n_train=3, n_val=8, n_test=0)
+    data = write_scenes(tmp_path / "data", n_train=2, n_val=4, n_test=0)
     run = make_run(tmp_path / "run", "detect", class_names=SCENE_CLASSES, img_size=64)
     cfg = (run / "config.yaml").read_text().replace(str(tmp_path / "run" / "data"), str(data))
     (run / "config.yaml").write_text(cfg)
@@ -71,7 +71,7 @@ def test_segmentation_report_states_each_images_pixel_accuracy(tmp_path):
 def test_instance_report_draws_masks_beside_ground_truth(tmp_path):
     from transferkit.data.scenes import SCENE_CLASSES, write_scenes
 
-    data = write_scenes(tmp_path / "data", n_train=2, n_val=3, n_test=0)
+    data = write_scenes(tmp_path / "data", n_train=2, n_val=2, n_test=0)
     run = make_run(tmp_path / "run", "instance", class_names=SCENE_CLASSES, img_size=64)
     cfg = (run / "config.yaml").read_text().replace(str(tmp_path / "run" / "data"), str(data))
     (run / "config.yaml").write_text(cfg)
@@ -81,7 +81,7 @@ def test_instance_report_draws_masks_beside_ground_truth(tmp_path):
     preds = predict(
         run, [data / "val" / i["file_name"] for i in gt["images"]], score_threshold=SCORE_THRESHOLD
     )
-    assert len(captions) == len(gt["images"]) == 3
+    assert len(captions) == len(gt["images"]) == 2
     for caption, info, pred in zip(captions, gt["images"], preds, strict=True):
         objects = sum(a["image_id"] == info["id"] for a in gt["annotations"])
         assert caption == (

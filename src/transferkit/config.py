@@ -73,7 +73,8 @@ class TrainSettings:
     grad_clip: float | None = 1.0
     patience: int | None = 5  # early stopping: epochs without improvement of the monitored metric
     seed: int = 0
-    devices: int = 1
+    devices: int = 1  # per node
+    num_nodes: int = 1
     accelerator: str = "auto"
     precision: str = "32"
     num_workers: int = 0
@@ -209,6 +210,7 @@ def validate(cfg: RunConfig) -> None:
         ("epochs", cfg.train.epochs, 1),
         ("batch_size", cfg.train.batch_size, 1),
         ("devices", cfg.train.devices, 1),
+        ("num_nodes", cfg.train.num_nodes, 1),
         ("unfreeze_every", cfg.transfer.unfreeze_every, 1),
     ):
         if not isinstance(value, int) or value < low:

@@ -55,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-fraction", dest="test_fraction", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
     p.add_argument("--seed", type=int)
-    p.add_argument("--devices", type=int)
+    p.add_argument("--devices", type=int, help="devices per node; more than 1 runs DDP")
+    p.add_argument("--num-nodes", dest="num_nodes", type=int, help="machines (torchrun / SLURM)")
     p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
     p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
     p.add_argument("--num-workers", dest="num_workers", type=int)
@@ -100,6 +101,7 @@ SETTINGS = (
     "patience",
     "seed",
     "devices",
+    "num_nodes",
     "accelerator",
     "precision",
     "num_workers",

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from lightning.fabric import Fabric
+from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
 from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
@@ -56,15 +57,20 @@ def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
         write_report_safely(result.run_dir)
         return result
     t = cfg.train
-    if t.devices > 1:
-        # Spawned workers work the same from the CLI, a script or a notebook. Unused parameters are
-        # expected: frozen stages get no gradient, and which stages are frozen changes over a run.
-        strategy_obj = DDPStrategy(start_method="spawn", find_unused_parameters=True)
+    if t.devices > 1 or t.num_nodes > 1:
+        # torchrun / SLURM start the processes themselves; otherwise spawn them here, which works
+        # the same from the CLI, a script or a notebook. Unused parameters are expected: frozen
+        # stages get no gradient, and which stages are frozen changes over a run.
+        external = TorchElasticEnvironment.detected() or SLURMEnvironment.detected()
+        ddp = DDPStrategy(
+            start_method="popen" if external else "spawn", find_unused_parameters=True
+        )
         fabric = Fabric(
             accelerator=t.accelerator,
             devices=t.devices,
+            num_nodes=t.num_nodes,
             precision=t.precision,
-            strategy=strategy_obj,
+            strategy=ddp,
         )
         # The launcher walks its arguments and refuses frozen dataclasses: pass the config as a dict.
         return fabric.launch(_fit_worker, cfg.to_dict(), str(out_dir), resume)

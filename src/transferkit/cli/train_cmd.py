@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -142,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
                 hint=f"continue it with `transferkit train --resume {out}` or choose another --out",
             )
         result = fit(cfg, out)
-    print(f"run directory: {result.run_dir}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun every process returns here
+        print(f"run directory: {result.run_dir}")
     return 0
 
 

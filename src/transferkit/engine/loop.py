@@ -61,7 +61,7 @@ def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
         # torchrun / SLURM start the processes themselves; otherwise spawn them here, which works
         # the same from the CLI, a script or a notebook. Unused parameters are expected: frozen
         # stages get no gradient, and which stages are frozen changes over a run.
-        external = TorchElasticEnvironment.detected() or SLURMEnvironment.detected()
+        external = TorchElasticEnvironment.detect() or SLURMEnvironment.detect()
         ddp = DDPStrategy(
             start_method="popen" if external else "spawn", find_unused_parameters=True
         )

@@ -117,3 +117,12 @@ def test_early_stopping_stops_when_the_metric_stalls(colour_folder, tiny_zoo, tm
         _cfg(colour_folder, strategy="full", epochs=6, patience=1, lr=1e-12), tmp_path / "run"
     )
     assert len(result.history) == 2
+
+
+def test_bf16_mixed_precision_on_cpu(colour_folder, tiny_zoo, tmp_path):
+    result = fit(
+        _cfg(colour_folder, strategy="full", epochs=3, precision="bf16-mixed"), tmp_path / "run"
+    )
+    assert result.metrics["accuracy"] >= 0.6
+    weights = load_file(str(result.run_dir / "checkpoints/best.safetensors"))
+    assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())

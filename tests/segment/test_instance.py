@@ -211,6 +211,7 @@ def test_losses_train_and_validation_leaves_batchnorm_untouched(tmp_path):
     )
     torch.manual_seed(0)
     model = TASK.build_model(TinyBackbone(), 2, ModelSettings(weights="none"))
+    model.net.roi_heads.detections_per_img = 10  # an untrained model fills all 100 slots: slow
     model.train()
     loss = TASK.training_loss(model, TASK.collate([d.train[0]]))
     assert loss.ndim == 0 and torch.isfinite(loss)

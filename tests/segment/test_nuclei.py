@@ -70,3 +70,17 @@ def test_instance_layout_outlines_every_nucleus_piece_exactly(tmp_path):
         assert len(anns) == len(pieces)
         drawn = sorted(polygons_to_mask(a["segmentation"], 128, 128).sum() for a in anns)
         assert drawn == sorted(int(p.sum()) for p in pieces)
+
+
+def test_scene_masks_paint_each_item_with_its_class(tmp_path):
+    from transferkit.data.scenes import SCENE_CLASSES, render_scenes
+    from transferkit.tasks.segment_demo import write_scene_masks
+
+    write_scene_masks(tmp_path / "scenes", {"train": 3, "val": 2})
+    d = load_semantic_data(tmp_path / "scenes")
+    assert d.class_names == ["background", *SCENE_CLASSES] and (len(d.train), len(d.val)) == (3, 2)
+    scene = render_scenes(2, "val", 0)[1]
+    mask = d.val[1][1].numpy()
+    for m, label in zip(scene.masks, scene.labels, strict=True):
+        assert (mask[m] == label).all()
+    assert (mask[~scene.masks.any(axis=0)] == 0).all()

@@ -199,9 +199,9 @@ class SegmentTask:
         return evaluate_predictions(data_path, predictions, options)
 
     def demo(self, out_dir, quiet: bool = False) -> list[dict]:
-        from transferkit.tasks.segment_demo import run_demo
+        from transferkit.tasks.segment_demo import run_segment_demo
 
-        return run_demo(out_dir, quiet=quiet)
+        return run_segment_demo(out_dir, quiet=quiet)
 
 
 TASK = SegmentTask()

@@ -232,3 +232,15 @@ def test_extraction_killed_with_sigkill_then_rerun_reads_no_garbage(images, tmp_
     assert bb.seen == 10 - 2 * done  # whole shards kept, the rest extracted
     torch.testing.assert_close(again.features, _reference(images, transform))
     assert not list(entry.glob(".*.tmp"))  # a temp file left by the kill is cleaned up
+
+
+def test_odd_file_names_and_vanished_files(images, tmp_path):
+    from transferkit.errors import DatasetError
+
+    odd = tmp_path / "data" / "c0" / "a|1|2.png"
+    Image.open(images[0]).save(odd)
+    transform = eval_transform(TinyBackbone().data_config)
+    got = _cache(tmp_path).features(CountingTiny(), [str(odd), images[1]], transform)
+    torch.testing.assert_close(got.features, _reference([str(odd), images[1]], transform))
+    with pytest.raises(DatasetError, match="gone.png"):
+        _cache(tmp_path).features(CountingTiny(), [str(tmp_path / "gone.png")], transform)

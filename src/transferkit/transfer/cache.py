@@ -47,7 +47,7 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 
 from transferkit.data.images import load_image_rgb
-from transferkit.errors import ConfigError
+from transferkit.errors import ConfigError, DatasetError
 from transferkit.fileio import atomic_write, read_json, write_json
 from transferkit.zoo.backbone import Backbone
 
@@ -103,7 +103,13 @@ def file_fingerprint(paths: Sequence[str | Path]) -> list[str]:
     """One ``path|size|mtime_ns`` line per distinct file, sorted by path."""
     lines = []
     for p in sorted({str(Path(p).resolve()) for p in paths}):
-        st = os.stat(p)
+        try:
+            st = os.stat(p)
+        except OSError as e:
+            raise DatasetError(
+                f"cannot read image file {p}: {e.strerror}",
+                hint="the data set changed while it was read; run again",
+            ) from None
         lines.append(f"{p}|{st.st_size}|{st.st_mtime_ns}")
     return lines
 
@@ -177,7 +183,7 @@ class FeatureCache:
                         device,
                         progress,
                     )
-        rows = {line.split("|", 1)[0]: i for i, line in enumerate(fingerprint)}
+        rows = {line.rsplit("|", 2)[0]: i for i, line in enumerate(fingerprint)}
         order = torch.tensor([rows[str(Path(p).resolve())] for p in paths], dtype=torch.long)
         return FeatureSet(table[order], key, entry, extracted, time.perf_counter() - start)
 
@@ -239,7 +245,7 @@ class FeatureCache:
                 parts[i] = got
         total = sum(slices[i][1] - slices[i][0] for i in todo)
         start = time.perf_counter()
-        files = [line.split("|", 1)[0] for line in fingerprint]
+        files = [line.rsplit("|", 2)[0] for line in fingerprint]
         with extract_pooled(
             backbone,
             transform,

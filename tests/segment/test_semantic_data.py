@@ -215,3 +215,19 @@ def test_collate_pads_images_with_zero_and_masks_with_ignore():
         and (masks[1, :, 3:] == 9).all()
     )
     assert (masks[1, :, :3] == 1).all()
+
+
+@pytest.mark.parametrize(("images", "masks"), [("images", "annotations"), ("img_dir", "ann_dir")])
+def test_split_inside_image_and_mask_folders_as_ade20k_and_mmseg(tmp_path, images, masks):
+    for split, n in (("training", 3), ("validation", 2)):
+        for i in range(n):
+            write_pair(
+                tmp_path,
+                f"{split}{i}",
+                blob_mask(i),
+                image_dir=f"{images}/{split}",
+                mask_dir=f"{masks}/{split}",
+            )
+    d = load_semantic_data(tmp_path)
+    assert (len(d.train), len(d.val)) == (3, 2)
+    assert all(s.stem.startswith("validation") for s in d.val.samples)

@@ -2,11 +2,12 @@
 
 Layouts read (``format="auto"`` picks from what is on disk):
 
-* ``folder``: ``images/`` and ``masks/`` (or ``annotations/``, ``labels/``) with the same file
-  stems (a mask may also be named ``<stem>_mask``), optionally inside ``train/``, ``val/``
-  (``valid``, ``validation``) and ``test/`` folders, or split the other way round
-  (``images/train``, ``masks/train`` as ADE20K and mmseg do); also Roboflow's export, where
-  ``<stem>_mask.png`` sits next to each image in the split folder with a ``_classes.csv``.
+* ``folder``: ``images/`` and ``masks/`` (or ``annotations/``, ``labels/``; mmseg's ``img_dir/``
+  and ``ann_dir/``) with the same file stems (a mask may also be named ``<stem>_mask``),
+  optionally inside ``train/``, ``val/`` (``valid``, ``validation``) and ``test/`` folders, or
+  split the other way round (``images/training``, ``annotations/training`` as ADE20K and mmseg
+  do); also Roboflow's export, where ``<stem>_mask.png`` sits next to each image in the split
+  folder with a ``_classes.csv``.
 * ``voc``: Pascal VOC (``JPEGImages/``, ``SegmentationClass/``, ``ImageSets/Segmentation/*.txt``),
   also inside ``VOCdevkit/VOC20xx`` and as CVAT exports it (RGB masks + ``labelmap.txt``).
 * ``coco``: COCO instances JSON (any layout :mod:`transferkit.data.coco` reads); polygons and RLE
@@ -41,7 +42,8 @@ _SPLIT_ALIASES = {
     "test": "test",
     "testing": "test",
 }
-_MASK_DIRS = ("masks", "annotations", "labels", "SegmentationClass")
+_IMAGE_DIRS = ("images", "img_dir", "imgs", "JPEGImages")
+_MASK_DIRS = ("masks", "annotations", "ann_dir", "labels", "SegmentationClass")
 
 
 @dataclass
@@ -279,7 +281,7 @@ def _folder_pairs(root: Path) -> list[tuple[Path, Path | None, str | None]]:
     """(image folder, mask folder or None for side-by-side ``_mask`` files, split) triples."""
     if not root.is_dir():
         return []
-    images, masks = _subdir(root, ("images", "JPEGImages")), _mask_dir(root)
+    images, masks = _subdir(root, _IMAGE_DIRS), _mask_dir(root)
     if images and masks:
         img_splits, mask_splits = _split_dirs(images), _split_dirs(masks)
         if img_splits:  # images/train + masks/train (ADE20K, mmseg)
@@ -287,7 +289,7 @@ def _folder_pairs(root: Path) -> list[tuple[Path, Path | None, str | None]]:
         return [(images, masks, None)]
     out = []
     for split, d in _split_dirs(root).items():
-        images, masks = _subdir(d, ("images",)), _mask_dir(d)
+        images, masks = _subdir(d, _IMAGE_DIRS), _mask_dir(d)
         if images and masks:
             out.append((images, masks, split))
         elif any(p.stem.endswith("_mask") for p in _image_files(d)):

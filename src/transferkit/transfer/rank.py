@@ -86,8 +86,16 @@ def score_backbone(
     progress: bool = True,
     backbone=None,
 ) -> dict[str, Any]:
-    """One ranking row: the score of backbone ``name`` (or the given ``backbone`` object)."""
+    """One ranking row: the score of backbone ``name`` (or the given ``backbone`` object).
+
+    Features come from ``cache`` (a :class:`~transferkit.transfer.cache.FeatureCache`; the
+    default location when None). A backbone that cannot be built or scored gives a row with
+    ``status="skipped"`` and the ``reason``.
+    """
     from transferkit.data.transforms import eval_transform
+    from transferkit.transfer.cache import FeatureCache
+
+    cache = cache if cache is not None else FeatureCache()
 
     start = time.perf_counter()
     row: dict[str, Any] = {"backbone": name, "metric": metric, "weights": weights}

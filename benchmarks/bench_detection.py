@@ -127,7 +127,7 @@ def main() -> None:
         "backbone": "efficientnet_lite0",
         "detector": "faster_rcnn",
         "epochs": args.epochs,
-        "lr": 2e-3,
+        "lr": 1e-3,
         "seed": 0,
         "patience": 100,
     }
@@ -136,7 +136,7 @@ def main() -> None:
         data = work / "scenes"
         if not data.is_dir():
             write_scenes(data, n_train=120, n_val=24, n_test=40, seed=0)
-        rows += run_all(data, work, {**common, "img_size": 128, "batch_size": 8}, "scenes")
+        rows += run_all(data, work, {**common, "img_size": 128, "batch_size": 4}, "scenes")
     if "nuclei" in args.which:
         data = work / "nuclei"
         if not data.is_dir():

@@ -123,3 +123,33 @@ def test_bad_masks_exit_2_with_the_file_named(seg_data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nomask.jpg: mask file not found" in err and "--on-bad-image skip" in err
     assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("task", "extra", "new_parts"),
+    [
+        ("segment", ["--head", "deeplabv3"], ["decoder", "head"]),
+        ("instance", [], ["fpn", "rpn", "roi_heads"]),
+    ],
+)
+def test_plan_shows_backbone_stages_and_the_new_parts(task, extra, new_parts, capsys):
+    argv = [
+        "plan",
+        "--task",
+        task,
+        "--backbone",
+        "timm:mobilenetv3_small_050",
+        "--strategy",
+        "partial:2",
+        *extra,
+    ]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {
+        line.split()[0]: line
+        for line in lines
+        if line.strip() and not line.startswith(("Freeze", "group"))
+    }
+    for part in new_parts:
+        assert f"{part} (new)" in rows[part] and rows[part].rstrip().endswith("yes")
+    assert rows["stem"].rstrip().endswith("frozen") and rows["blocks.5"].rstrip().endswith("yes")

@@ -85,11 +85,13 @@ def write_nuclei_tiles(out: Path, src: Path = NUCLEI, tile: int = 128, val_tiles
     return out
 
 
-def run_all(data: Path, work: Path, settings: dict, label: str) -> list[dict]:
-    """Train every run of :data:`RUNS` on ``data``; one result row each."""
+def run_all(data: Path, work: Path, settings: dict, label: str, only: str = "") -> list[dict]:
+    """Train the runs of :data:`RUNS` (those whose name contains ``only``) on ``data``."""
     base = RunConfig(task="detect").with_values(path=str(data), quiet=True, **settings)
     rows = []
     for name, weights, strategy in RUNS:
+        if only not in name:
+            continue
         started = time.perf_counter()
         result = fit(
             base.with_values(weights=weights, strategy=strategy),
@@ -119,8 +121,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--work", default="/tmp/bench_detection")
     p.add_argument("--out", default=None, help="write the rows as JSON here")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=8, help="epochs on the scenes")
+    p.add_argument(
+        "--nuclei-epochs",
+        dest="nuclei_epochs",
+        type=int,
+        default=24,
+        help="epochs on the nuclei tiles (12 training tiles: few steps per epoch)",
+    )
     p.add_argument("--which", default="scenes,nuclei")
+    p.add_argument("--runs", default="", help="only the runs whose name contains this text")
     args = p.parse_args()
     work = Path(args.work)
     common = {
@@ -136,12 +146,14 @@ def main() -> None:
         data = work / "scenes"
         if not data.is_dir():
             write_scenes(data, n_train=120, n_val=24, n_test=40, seed=0)
-        rows += run_all(data, work, {**common, "img_size": 128, "batch_size": 4}, "scenes")
+        settings = {**common, "img_size": 128, "batch_size": 4}
+        rows += run_all(data, work, settings, "scenes", args.runs)
     if "nuclei" in args.which:
         data = work / "nuclei"
         if not data.is_dir():
             write_nuclei_tiles(data)
-        rows += run_all(data, work, {**common, "img_size": 256, "batch_size": 4}, "nuclei")
+        settings = {**common, "img_size": 256, "batch_size": 4, "epochs": args.nuclei_epochs}
+        rows += run_all(data, work, settings, "nuclei", args.runs)
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))
 

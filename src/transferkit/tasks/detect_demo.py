@@ -15,8 +15,8 @@ from transferkit.config import RunConfig
 
 SCENES = {"n_train": 120, "n_val": 24, "n_test": 40, "seed": 0}
 # Sized for about four minutes for both runs on two CPU cores: one epoch of the random-init run
-# (every stage training) costs about 25 s of single-thread CPU, 1,000 images through Faster R-CNN
-# with its 128-channel pyramid at 128 px.
+# (every stage training; 120 training and 24 validation scenes through Faster R-CNN with its
+# 128-channel pyramid at 128 px) costs about 25 s of single-thread CPU.
 DEMO_SETTINGS = {
     "backbone": "efficientnet_lite0",
     "detector": "faster_rcnn",

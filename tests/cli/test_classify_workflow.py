@@ -34,23 +34,9 @@ def folder(tmp_path_factory):
 @pytest.mark.parametrize("strategy", ["head", "partial:2", "gradual", "full"])
 def test_train_evaluate_predict_each_strategy(strategy, folder, tmp_path, capsys):
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                str(folder),
-                "--strategy",
-                strategy,
-                "--epochs",
-                "2",
-                "--out",
-                str(run),
-                *SMALL,
-            ]
-        )
-        == 0
-    )
+    epochs = "4" if strategy == "full" else "2"
+    argv = ["train", "--data", str(folder), "--strategy", strategy, "--epochs", epochs]
+    assert main([*argv, "--out", str(run), *SMALL]) == 0
     out = capsys.readouterr().out
     assert "Freeze plan: strategy " + strategy in out
     plan = json.loads((run / "plan.json").read_text())
@@ -68,6 +54,14 @@ def test_train_evaluate_predict_each_strategy(strategy, folder, tmp_path, capsys
         json.loads((run / "metrics.json").read_text())["test"]["accuracy"]
     )
 
+    if strategy == "full":  # the one run long enough to learn: its predictions must be right
+        out_json = tmp_path / "p.json"
+        assert main(["predict", str(run), str(folder / "test"), "--out", str(out_json)]) == 0
+        preds = json.loads(out_json.read_text())
+        correct = sum(p["label"] == p["path"].split("/")[-2] for p in preds)
+        assert correct / len(preds) >= 0.8
+        assert all(abs(p["top_k"][0]["score"] - p["score"]) < 1e-9 for p in preds)
+
     preds = tmp_path / "preds.csv"
     assert (
         main(
@@ -78,34 +72,6 @@ def test_train_evaluate_predict_each_strategy(strategy, folder, tmp_path, capsys
     rows = list(csv.DictReader(preds.open()))
     assert len(rows) == 20 and {r["rank"] for r in rows} == {"1", "2"}
     assert {r["label"] for r in rows} <= {"red", "green", "blue"}
-
-
-def test_trained_model_predicts_the_colours(folder, tmp_path, capsys):
-    run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                str(folder),
-                "--strategy",
-                "full",
-                "--epochs",
-                "4",
-                "--out",
-                str(run),
-                *SMALL,
-            ]
-        )
-        == 0
-    )
-    capsys.readouterr()
-    out_json = tmp_path / "p.json"
-    assert main(["predict", str(run), str(folder / "test"), "--out", str(out_json)]) == 0
-    preds = json.loads(out_json.read_text())
-    correct = sum(p["label"] == p["path"].split("/")[-2] for p in preds)
-    assert correct / len(preds) >= 0.8
-    assert all(abs(sum(t["score"] for t in p["top_k"]) - p["score"]) < 1e-9 for p in preds)
 
 
 def test_evaluate_on_other_data_and_bad_split(folder, tmp_path, capsys):

@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from tests.engine.conftest import make_image_folder
 from transferkit.engine.rundir import RunDir
 
@@ -77,29 +75,15 @@ def test_kill_9_during_training_then_resume(tmp_path):
     assert json.loads((run_dir / "metrics.json").read_text())["accuracy"] > 0.5
 
 
-@pytest.mark.slow
-def test_two_cpu_processes_with_ddp_reach_the_single_device_result(tmp_path):
+def test_two_cpu_processes_with_ddp(tmp_path):
+    # One process reaches >= 0.85 on this kind of data (tests/engine/test_loop.py); two must too.
     data = make_image_folder(tmp_path / "data", per_class=16)
-    results = {}
-    for devices in ("1", "2"):
-        out = tmp_path / f"run{devices}"
-        cmd = TRAIN + [
-            "--data",
-            str(data),
-            "--epochs",
-            "3",
-            "--strategy",
-            "gradual",
-            "--devices",
-            devices,
-            "--accelerator",
-            "cpu",
-            "--out",
-            str(out),
-        ]
-        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        results[devices] = json.loads((out / "metrics.json").read_text())
+    out = tmp_path / "run"
+    cmd = TRAIN + ["--data", str(data), "--epochs", "3", "--strategy", "gradual"]
+    cmd += ["--devices", "2", "--accelerator", "cpu", "--out", str(out)]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Starting with 2 processes" in proc.stdout + proc.stderr
-    assert results["2"]["accuracy"] >= 0.8
-    assert results["2"]["accuracy"] >= results["1"]["accuracy"] - 0.2
+    assert "DDP replicas disagree" not in proc.stderr
+    assert proc.stdout.count("run directory:") == 1
+    assert json.loads((out / "metrics.json").read_text())["accuracy"] >= 0.8

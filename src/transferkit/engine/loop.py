@@ -140,6 +140,8 @@ def _fit_worker(fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool) -> R
     for epoch in range(start_epoch, t.epochs):
         epoch_start = time.perf_counter()
         model.set_trainable(plan.trainable_flags(epoch), freeze_norms=strategy.bn == "frozen")
+        # LR per group as the epoch started (after it, the last epoch's would read 0 by cosine).
+        epoch_lrs = {f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups}
         wrapped.train()
         train_loss = _train_epoch(
             fabric,
@@ -162,7 +164,7 @@ def _fit_worker(fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool) -> R
             stale += 1
         row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val.get("loss")}
         row.update({k: v for k, v in val.items() if isinstance(v, (int, float)) and k != "loss"})
-        row.update({f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups})
+        row.update(epoch_lrs)
         row["trainable_parameters"] = plan.trainable_parameters(epoch)
         row["seconds"] = round(time.perf_counter() - epoch_start, 3)
         history.append(row)

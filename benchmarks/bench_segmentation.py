@@ -7,7 +7,7 @@ backbone frozen (``head``), ImageNet weights fully fine-tuned (``full``, discrim
 random init trained in full. Prints a Markdown table (held-out metric, wall and CPU seconds).
 
     python benchmarks/bench_segmentation.py [--tasks segment instance] [--data nuclei scenes]
-        [--epochs 8] [--scenes 48 16] [--out /tmp/bench_segmentation]
+        [--epochs N] [--scenes 32 12] [--out /tmp/bench_segmentation]
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from transferkit.config import RunConfig
 from transferkit.data.nuclei import materialize_instances, materialize_semantic
 from transferkit.data.scenes import write_scenes
 from transferkit.engine.loop import fit
-from transferkit.tasks.segment_demo import INSTANCE_SETTINGS, SEGMENT_SETTINGS, write_scene_masks
+from transferkit.tasks.segment_demo import (
+    INSTANCE_SETTINGS,
+    SCENES,
+    SEGMENT_SETTINGS,
+    write_scene_masks,
+)
 
 RUNS = (
     ("pretrained, head", "auto", "head"),
@@ -55,7 +60,8 @@ def main() -> None:
     )
     ap.add_argument("--data", nargs="+", default=["nuclei", "scenes"], choices=["nuclei", "scenes"])
     ap.add_argument("--epochs", type=int, default=None, help="default: the demo's")
-    ap.add_argument("--scenes", nargs=2, type=int, default=(48, 16), metavar=("TRAIN", "VAL"))
+    default_scenes = (SCENES["train"], SCENES["val"])
+    ap.add_argument("--scenes", nargs=2, type=int, default=default_scenes, metavar=("TRAIN", "VAL"))
     ap.add_argument("--out", default="/tmp/bench_segmentation")
     args = ap.parse_args()
     root = Path(args.out)

@@ -231,3 +231,25 @@ def test_split_inside_image_and_mask_folders_as_ade20k_and_mmseg(tmp_path, image
     d = load_semantic_data(tmp_path)
     assert (len(d.train), len(d.val)) == (3, 2)
     assert all(s.stem.startswith("validation") for s in d.val.samples)
+
+
+def test_binary_masks_saved_as_0_and_255_read_as_foreground_not_ignore(tmp_path):
+    for i in range(4):
+        write_pair(tmp_path, f"im{i}", (blob_mask(i, classes=2) * 255).astype(np.uint8))
+    d = load_semantic_data(tmp_path, val_fraction=0.25)
+    assert d.class_names == ["background", "foreground"] and "binary_masks" in d.summary
+    mask = d.train[0][1].numpy()
+    np.testing.assert_array_equal(mask, blob_mask(int(d.train.samples[0].stem[2:]), classes=2))
+    # Another tool's binary predictions, stored the same way, score against them.
+    from transferkit.tasks.segment_predict import evaluate_predictions
+
+    (tmp_path / "preds").mkdir()
+    for i in range(4):
+        Image.fromarray((blob_mask(i, classes=2) * 255).astype(np.uint8)).save(
+            tmp_path / "preds" / f"im{i}.png"
+        )
+    assert evaluate_predictions(tmp_path, tmp_path / "preds", {})["miou"] == 1.0
+    # A classes file keeps 255 as the ignore index it is by default.
+    (tmp_path / "classes.txt").write_text("background\nforeground\n")
+    d = load_semantic_data(tmp_path, val_fraction=0.25)
+    assert "binary_masks" not in d.summary and d.summary["ignored_pixels"] > 0

@@ -48,11 +48,24 @@ _MASK_DIRS = ("masks", "annotations", "ann_dir", "labels", "SegmentationClass")
 
 @dataclass
 class ClassTable:
-    """Class names in index order, optional RGB colours, and the file they came from."""
+    """Class names in index order, optional RGB colours, and the file they came from.
+
+    ``values`` maps stored mask values to class indices where they differ (binary 0/255 masks).
+    """
 
     names: list[str]
     colors: list[tuple[int, int, int]] | None = None
     source: str | None = None
+    values: dict[int, int] | None = None
+
+    def to_classes(self, mask: np.ndarray) -> np.ndarray:
+        """Stored mask values to class indices (a copy only when ``values`` changes something)."""
+        if not self.values:
+            return mask
+        out = mask.copy()
+        for stored, index in self.values.items():
+            out[mask == stored] = index
+        return out
 
 
 @dataclass

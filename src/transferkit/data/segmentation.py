@@ -41,9 +41,10 @@ _SHOWN = 5  # bad pairs named in an error; the rest are counted
 
 def read_class_mask(sample: SegSample, classes: ClassTable | None) -> np.ndarray:
     """The ``(H, W)`` int64 class-index mask of ``sample`` (mask file or COCO annotations)."""
-    if isinstance(sample.mask, Path):
-        return read_mask_image(sample.mask, classes.colors if classes else None)
-    return sample.mask()
+    if not isinstance(sample.mask, Path):
+        return sample.mask()
+    mask = read_mask_image(sample.mask, classes.colors if classes else None)
+    return classes.to_classes(mask) if classes else mask
 
 
 class SegmentationDataset(Dataset):
@@ -147,7 +148,9 @@ def check_pairs(
     """Read every mask once: good samples, bad (sample, why) pairs, class count, pixels per value.
 
     With a class table the class count is its length and larger values are errors; without one
-    it is the largest value seen (other than ``ignore_index``) plus one.
+    it is the largest value seen (other than ``ignore_index``) plus one, except that masks holding
+    only 0 and 255 are binary: ``listing.classes`` becomes background / foreground with 255 read
+    as class 1.
     """
     known = len(listing.classes.names) if listing.classes else None
 
@@ -182,6 +185,14 @@ def check_pairs(
             pixels.update(counts)
         else:
             bad.append((sample, why))
+    if known is None and ignore_index == 255 and set(pixels) == {0, 255}:
+        # Many tools save binary masks as 0 / 255. Read as values, every foreground pixel would be
+        # ignore_index and training would see background only, so 255 is class 1 here (recorded
+        # in the listing's notes); a classes file or another ignore_index says otherwise.
+        listing.classes = ClassTable(["background", "foreground"], values={255: 1})
+        listing.notes["binary_masks"] = "masks hold only 0 and 255: read as background / foreground"
+        pixels = Counter({0: pixels[0], 1: pixels[255]})
+        known = 2
     if known is None:
         seen = [v for v in pixels if v != ignore_index]
         known = max(max(seen, default=0) + 1, 2)

@@ -131,6 +131,8 @@ def evaluate_predictions(
         sample = by_stem[stem]
         target = read_class_mask(sample, listing.classes)
         pred = read_mask_image(path, colors)
+        if listing.classes:  # predictions stored like the ground truth (e.g. binary 0 / 255)
+            pred = listing.classes.to_classes(pred)
         if pred.shape != target.shape:
             raise DatasetError(
                 f"{path}: prediction is {pred.shape[1]}x{pred.shape[0]}, ground truth "

@@ -30,6 +30,7 @@ from transferkit.errors import DatasetError
 from transferkit.fileio import atomic_write, read_json, write_json
 from transferkit.tasks.coco_eval import evaluate_coco
 
+LABEL_MIN_WIDTH = 40  # pixels; narrower boxes are drawn without their label and score
 _COLOURS = [
     (230, 25, 75),
     (60, 180, 75),
@@ -100,7 +101,8 @@ def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list
 
 
 def draw_instances(image: Image.Image, detections: list[dict]) -> Image.Image:
-    """``image`` with each instance's mask tinted, its box outlined and its label and score."""
+    """``image`` with each instance's mask tinted, its box outlined, and its label and score
+    (for boxes at least :data:`LABEL_MIN_WIDTH` pixels wide)."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32).copy()
     for i, d in enumerate(detections):
         m = rle_to_mask(d["segmentation"], rgb.shape[0], rgb.shape[1]).astype(bool)
@@ -111,7 +113,8 @@ def draw_instances(image: Image.Image, detections: list[dict]) -> Image.Image:
         x1, y1, x2, y2 = d["box"]
         colour = _COLOURS[i % len(_COLOURS)]
         draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=colour, width=1)
-        draw.text((x1 + 1, max(0, y1 - 11)), f"{d['label']} {d['score']:.2f}", fill=colour)
+        if x2 - x1 >= LABEL_MIN_WIDTH:  # on small objects the text would hide the object
+            draw.text((x1 + 1, max(0, y1 - 11)), f"{d['label']} {d['score']:.2f}", fill=colour)
     return out
 
 

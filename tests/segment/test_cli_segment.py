@@ -153,3 +153,29 @@ def test_plan_shows_backbone_stages_and_the_new_parts(task, extra, new_parts, ca
     for part in new_parts:
         assert f"{part} (new)" in rows[part] and rows[part].rstrip().endswith("yes")
     assert rows["stem"].rstrip().endswith("frozen") and rows["blocks.5"].rstrip().endswith("yes")
+
+
+def test_instance_polygon_of_two_points_exits_2_naming_the_annotation(tmp_path, capsys):
+    from tests.segment.test_instance import write_coco
+
+    path = write_coco(tmp_path / "coco", bad=[[10, 10, 20, 10]])
+    argv = [
+        "train",
+        "--task",
+        "instance",
+        "--data",
+        str(path),
+        "--backbone",
+        "timm:mobilenetv3_small_050",
+        "--weights",
+        "none",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+        "--quiet",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "im1.png (image id 1), object 1: polygon with 2 points" in err
+    assert "--on-bad-image skip" in err

@@ -19,11 +19,11 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data = write_scenes(root / "scenes", n_train=6, n_val=4, n_test=0, seed=3)
     run = root / "run"
-    code = main([
-        "train", "--task", "detect", "--data", str(data), "--backbone",
-        "timm:mobilenetv3_small_050", "--weights", "none", "--strategy", "full", "--epochs", "1",
-        "--img-size", "64", "--batch-size", "3", "--out", str(run), "--quiet",
-    ])
+    args = "--backbone timm:mobilenetv3_small_050 --weights none --strategy full --epochs 1"
+    args += " --img-size 64 --batch-size 3 --quiet"
+    code = main(
+        ["train", "--task", "detect", "--data", str(data), "--out", str(run), *args.split()]
+    )
     assert code == 0
     return data, run
 
@@ -51,8 +51,8 @@ def test_predict_draw_and_score_predictions_like_pycocotools(trained, tmp_path, 
     data, run = trained
     results = tmp_path / "results.json"
     draw = tmp_path / "drawn"
-    code = main(["predict", str(run), str(data / "val"), "--out", str(results), "--draw", str(draw),
-                 "--score-threshold", "0.0"])
+    options = ["--out", str(results), "--draw", str(draw), "--score-threshold", "0.0"]
+    code = main(["predict", str(run), str(data / "val"), *options])
     assert code == 0
     entries = json.loads(results.read_text())
     assert entries and {"image_id", "category_id", "bbox", "score", "file_name"} <= set(entries[0])
@@ -62,8 +62,8 @@ def test_predict_draw_and_score_predictions_like_pycocotools(trained, tmp_path, 
     assert Image.open(draw / "scene_0001.png").size == original.size
     capsys.readouterr()
     gt_file = data / "val" / "_annotations.coco.json"
-    assert main(["evaluate", "--task", "detect", "--data", str(gt_file), "--predictions",
-                 str(results), "--json"]) == 0
+    options = ["--data", str(gt_file), "--predictions", str(results), "--json"]
+    assert main(["evaluate", "--task", "detect", *options]) == 0
     ours = json.loads(capsys.readouterr().out)
     gt = json.loads(gt_file.read_text())
     # The written image ids follow the input order, which is the annotation order here; the

@@ -50,3 +50,31 @@ def test_missing_coco_file_names_where_it_looked():
             2,
             ModelSettings(backbone="timm:resnet18", weights="coco", detector="fcos"),
         )
+
+
+def test_train_from_coco_weights_through_the_cli(_isolated_home, tmp_path):
+    from transferkit.cli.main import main
+    from transferkit.data.scenes import write_scenes
+
+    torch.manual_seed(0)
+    reference = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91)
+    folder = _isolated_home / "weights" / "detectors"
+    folder.mkdir(parents=True)
+    torch.save(reference.state_dict(), folder / COCO_FILES[("faster_rcnn", "tv:resnet50")])
+    data = write_scenes(tmp_path / "scenes", n_train=2, n_val=1, n_test=0, seed=5)
+    args = "--backbone resnet50 --weights coco --strategy head --epochs 1 --img-size 48 --quiet"
+    run = tmp_path / "run"
+    assert (
+        main(["train", "--task", "detect", "--data", str(data), "--out", str(run), *args.split()])
+        == 0
+    )
+    from transferkit.engine.rundir import load_run
+
+    handle = load_run(run)  # rebuilt from the run's config alone, then its checkpoint
+    fpn = handle.model.net.backbone.fpn
+    # Strategy head: the backbone stayed frozen, so it still holds the COCO file's values.
+    conv1 = next(
+        m for m in handle.model.net.backbone.body.modules() if isinstance(m, torch.nn.Conv2d)
+    )
+    assert torch.equal(conv1.weight, reference.state_dict()["backbone.body.conv1.weight"])
+    assert fpn.inner_blocks[0][0].weight.shape[0] == 256

@@ -88,7 +88,9 @@ def _fit_worker(fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool) -> R
     task = get_task(cfg.task)
 
     log.info(f"backbone {cfg.model.backbone} (weights: {cfg.model.weights})")
-    backbone = create_backbone(cfg.model.backbone, weights=cfg.model.weights)
+    # Detection's ``--weights coco`` file holds the backbone too: the task loads it.
+    weights = "none" if cfg.model.weights == "coco" else cfg.model.weights
+    backbone = create_backbone(cfg.model.backbone, weights=weights)
     splits = task.load_data(cfg, backbone.data_config)
     model = task.build_model(backbone, len(splits.class_names), cfg.model)
     strategy = parse_strategy(

@@ -236,31 +236,37 @@ def main(argv=None) -> int:
         )
         print(f"\n== {n} train images per class, {args.img_size}px ==", flush=True)
         scores = score_candidates(data, args.img_size)
-        tuned = {}
+        tuned, probed = {}, {}
         for spec in CANDIDATES:
             tuned[spec] = fine_tune(
                 data, spec, work / f"runs-{n}", args.img_size, args.epochs, args.strategy, args.lr
             )
+            probed[spec] = fine_tune(
+                data, spec, work / f"runs-{n}", args.img_size, args.epochs, "probe", args.lr
+            )
             print(
                 f"  fine-tuned {spec:24s} acc {tuned[spec]['accuracy']:.4f} "
-                f"({tuned[spec]['seconds']:.0f}s)",
+                f"({tuned[spec]['seconds']:.0f}s)  probe acc {probed[spec]['accuracy']:.4f} "
+                f"({probed[spec]['seconds']:.0f}s)",
                 flush=True,
             )
         acc = [tuned[s]["accuracy"] for s in CANDIDATES]
-        taus = {}
-        for metric in SCORES:
-            have = [s for s in CANDIDATES if metric in scores[s]]
-            taus[metric] = kendall_tau(
-                [scores[s][metric] for s in have], [tuned[s]["accuracy"] for s in have]
-            )
-            print(
-                f"  Kendall tau({metric}, fine-tuned accuracy) = {taus[metric]:+.3f} "
-                f"over {len(have)} candidates",
-                flush=True,
-            )
+        taus: dict[str, dict[str, float]] = {"fine_tuned": {}, "probe": {}}
+        for target, results in (("fine_tuned", tuned), ("probe", probed)):
+            for metric in SCORES:
+                have = [s for s in CANDIDATES if metric in scores[s]]
+                taus[target][metric] = kendall_tau(
+                    [scores[s][metric] for s in have], [results[s]["accuracy"] for s in have]
+                )
+                print(
+                    f"  Kendall tau({metric}, {target} accuracy) = "
+                    f"{taus[target][metric]:+.3f} over {len(have)} candidates",
+                    flush=True,
+                )
         entry = {
             "scores": scores,
             "fine_tuned": tuned,
+            "probe": probed,
             "kendall_tau": taus,
             "accuracy_order": [
                 s for _, s in sorted(zip(acc, CANDIDATES, strict=True), reverse=True)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+import transferkit.engine.loop
 import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.config import RunConfig
@@ -50,6 +51,8 @@ def zoo(monkeypatch):
         return BlindBackbone() if name == "blind" else TinyBackbone()
 
     monkeypatch.setattr(transferkit.zoo, "create_backbone", create_backbone, raising=False)
+    # the loop binds the name when first imported; patch it there too, whatever the test order
+    monkeypatch.setattr(transferkit.engine.loop, "create_backbone", create_backbone)
     return chosen
 
 

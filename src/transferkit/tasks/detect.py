@@ -33,7 +33,12 @@ from transferkit.data.images import load_image_rgb
 from transferkit.errors import DatasetError
 from transferkit.tasks.base import DataSplits
 from transferkit.tasks.coco_eval import evaluate_coco
-from transferkit.tasks.detectors import build_detector, default_max_size, loss_mode
+from transferkit.tasks.detectors import (
+    build_detector,
+    collate_detection,
+    default_max_size,
+    loss_mode,
+)
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -242,16 +247,7 @@ class DetectTask:
         )
 
     def collate(self, samples: list[Any]) -> tuple[list[torch.Tensor], list[dict]]:
-        """Images of different sizes stay a list; targets become plain tensors."""
-        images = [img.as_subclass(torch.Tensor) for img, _ in samples]
-        targets = [
-            {
-                k: v.as_subclass(torch.Tensor) if isinstance(v, torch.Tensor) else v
-                for k, v in t.items()
-            }
-            for _, t in samples
-        ]
-        return images, targets
+        return collate_detection(samples)
 
     def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
         """Sum of the detector's losses (classification, box regression, objectness …)."""

@@ -21,20 +21,8 @@ from transferkit.data.detection import ALL, detect_format, read_source
 from transferkit.data.images import is_image_file, load_image_rgb
 from transferkit.errors import DatasetError
 from transferkit.fileio import atomic_write, read_json, write_json
+from transferkit.report.images import COLOURS
 from transferkit.tasks.coco_eval import evaluate_coco
-
-_COLOURS = [
-    (230, 25, 75),
-    (60, 180, 75),
-    (255, 225, 25),
-    (0, 130, 200),
-    (245, 130, 48),
-    (145, 30, 180),
-    (70, 240, 240),
-    (240, 50, 230),
-    (210, 245, 60),
-    (250, 190, 212),
-]
 
 
 def list_images(paths: list[str | Path]) -> list[Path]:
@@ -152,7 +140,7 @@ def draw_predictions(predictions: list[dict], folder: Path) -> list[Path]:
         im = load_image_rgb(p["path"])
         draw = ImageDraw.Draw(im)
         for d in p["detections"]:
-            colour = _COLOURS[(d["category_id"] - 1) % len(_COLOURS)]
+            colour = COLOURS[(d["category_id"] - 1) % len(COLOURS)]
             x1, y1, x2, y2 = d["box"]
             draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=colour, width=2)
             text = f"{d['label']} {d['score']:.2f}"

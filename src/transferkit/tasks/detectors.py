@@ -212,3 +212,14 @@ def _stochastic(m: nn.Module) -> bool:
 def default_max_size(img_size: int) -> int:
     """Longest side allowed for a given shorter side (torchvision's 800 / 1333 ratio)."""
     return int(math.ceil(img_size * 1333 / 800))
+
+
+def collate_detection(samples: list) -> tuple[list[torch.Tensor], list[dict]]:
+    """Batch (image, target) pairs for torchvision detectors: images of different sizes stay a
+    list, and tv_tensors become plain tensors (the detectors index and concatenate them)."""
+    images = [img.as_subclass(torch.Tensor) for img, _ in samples]
+    targets = [
+        {k: v.as_subclass(torch.Tensor) if isinstance(v, torch.Tensor) else v for k, v in t.items()}
+        for _, t in samples
+    ]
+    return images, targets

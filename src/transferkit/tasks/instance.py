@@ -40,7 +40,12 @@ from transferkit.data.masks import check_segmentation, mask_to_rle, segmentation
 from transferkit.errors import DatasetError
 from transferkit.tasks.base import DataSplits
 from transferkit.tasks.coco_eval import evaluate_coco
-from transferkit.tasks.detectors import KeepSizeTransform, PyramidBackbone, loss_mode
+from transferkit.tasks.detectors import (
+    KeepSizeTransform,
+    PyramidBackbone,
+    collate_detection,
+    loss_mode,
+)
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -292,16 +297,7 @@ class InstanceTask:
         )
 
     def collate(self, samples: list[Any]) -> tuple[list[torch.Tensor], list[dict]]:
-        """Images of different sizes stay a list; targets become plain tensors."""
-        images = [img.as_subclass(torch.Tensor) for img, _ in samples]
-        targets = [
-            {
-                k: v.as_subclass(torch.Tensor) if isinstance(v, torch.Tensor) else v
-                for k, v in t.items()
-            }
-            for _, t in samples
-        ]
-        return images, targets
+        return collate_detection(samples)
 
     def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
         """Sum of Mask R-CNN's losses (objectness, RPN boxes, classes, boxes, masks)."""

@@ -28,17 +28,10 @@ from transferkit.data.masks import (
 )
 from transferkit.errors import DatasetError
 from transferkit.fileio import atomic_write, read_json, write_json
+from transferkit.report.images import COLOURS
 from transferkit.tasks.coco_eval import evaluate_coco
 
 LABEL_MIN_WIDTH = 40  # pixels; narrower boxes are drawn without their label and score
-_COLOURS = [
-    (230, 25, 75),
-    (60, 180, 75),
-    (255, 225, 25),
-    (0, 130, 200),
-    (245, 130, 48),
-    (145, 30, 180),
-]
 
 
 @torch.no_grad()
@@ -106,12 +99,12 @@ def draw_instances(image: Image.Image, detections: list[dict]) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32).copy()
     for i, d in enumerate(detections):
         m = rle_to_mask(d["segmentation"], rgb.shape[0], rgb.shape[1]).astype(bool)
-        rgb[m] = 0.5 * rgb[m] + 0.5 * np.array(_COLOURS[i % len(_COLOURS)], dtype=np.float32)
+        rgb[m] = 0.5 * rgb[m] + 0.5 * np.array(COLOURS[i % len(COLOURS)], dtype=np.float32)
     out = Image.fromarray(rgb.astype(np.uint8))
     draw = ImageDraw.Draw(out)
     for i, d in enumerate(detections):
         x1, y1, x2, y2 = d["box"]
-        colour = _COLOURS[i % len(_COLOURS)]
+        colour = COLOURS[i % len(COLOURS)]
         draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=colour, width=1)
         if x2 - x1 >= LABEL_MIN_WIDTH:  # on small objects the text would hide the object
             draw.text((x1 + 1, max(0, y1 - 11)), f"{d['label']} {d['score']:.2f}", fill=colour)

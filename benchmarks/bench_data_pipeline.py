@@ -25,8 +25,8 @@ from PIL import Image
 from torch.utils.data import ConcatDataset, DataLoader
 from torchvision.datasets import ImageFolder
 
-from transferkit.data.classification import load_classification_data
-from transferkit.data.demo import materialize_fashion_mnist
+from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.demo.fashion import materialize_fashion_mnist
 from transferkit.data.transforms import eval_transform
 from transferkit.zoo.backbone import DataConfig
 

@@ -2,7 +2,7 @@
 
 Two data sets, both held out by construction:
 
-* the generated demo scenes (:mod:`transferkit.data.scenes`, Fashion-MNIST items on varied
+* the generated demo scenes (:mod:`transferkit.data.demo.scenes`, Fashion-MNIST items on varied
   backgrounds): train / val scenes for training and model selection, test scenes for the score;
 * tiled nuclei: the real 512x512 fluorescence image in ``../shared/data/nuclei`` cut into 128 px
   tiles, one box per nucleus from the instance label image (pieces under 16 px cut by a tile
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from transferkit.config import RunConfig
-from transferkit.data.scenes import write_scenes
+from transferkit.core.config import RunConfig
+from transferkit.data.demo.scenes import write_scenes
 from transferkit.engine.loop import fit
 
 RUNS = (

@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from transferkit.config import RunConfig
+from transferkit.core.config import RunConfig
 from transferkit.engine.loop import fit
 from transferkit.engine.optim import build_optimizer, warmup_cosine
 from transferkit.tasks.base import DataSplits
-from transferkit.tasks.classify import TASK
+from transferkit.tasks.classify.task import TASK
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 from transferkit.zoo import create_backbone

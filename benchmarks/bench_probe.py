@@ -59,7 +59,7 @@ def make_subset(
     Train and val come from the original training set (disjoint), test from the original test
     set. An existing folder with the same sizes is reused.
     """
-    from transferkit.data.demo import read_idx
+    from transferkit.data.demo.fashion import read_idx
 
     marker = dest / f".subset-{per_class}-{val_per_class}-{test_per_class}-{seed}"
     if marker.is_file():
@@ -90,7 +90,7 @@ def plain_forward(data: Path, backbone_name: str, img_size: int, batch_size: int
     """Seconds for: backbone, data set read, one eval-mode pass of every image through it."""
     from torch.utils.data import ConcatDataset, DataLoader
 
-    from transferkit.config import RunConfig
+    from transferkit.core.config import RunConfig
     from transferkit.tasks import get_task
     from transferkit.zoo import create_backbone
 
@@ -109,7 +109,7 @@ def plain_forward(data: Path, backbone_name: str, img_size: int, batch_size: int
 
 
 def timed_probe(data: Path, out: Path, backbone_name: str, img_size: int, batch_size: int):
-    from transferkit.config import RunConfig
+    from transferkit.core.config import RunConfig
     from transferkit.transfer.probe import fit_probe
 
     cfg = RunConfig().with_values(
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
         args.test_per_class,
         args.idx_dir,
     )
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
 
     n = 10 * (args.per_class + args.val_per_class + args.test_per_class)
     print(

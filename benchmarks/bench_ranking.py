@@ -107,7 +107,7 @@ def make_backbone(spec: str, keep_source_head: bool = False) -> Backbone:
 def patch_zoo() -> None:
     """Let the training loop build the variant names above (benchmark only)."""
     import transferkit.engine.loop as loop
-    import transferkit.engine.rundir as rundir  # noqa: F401  (load_run imports lazily)
+    import transferkit.runs.rundir as rundir  # noqa: F401  (load_run imports lazily)
     import transferkit.zoo as zoo
 
     real = zoo.create_backbone
@@ -143,9 +143,9 @@ def kendall_tau(a: list[float], b: list[float]) -> float:
 
 def score_candidates(data: Path, img_size: int) -> dict[str, dict]:
     """Every score of every candidate on the training split of ``data``."""
-    from transferkit.data.classification import load_classification_data
+    from transferkit.data.datasets.classification import load_classification_data
     from transferkit.data.transforms import eval_transform
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
     from transferkit.transfer.scores import compute_score
 
     splits = load_classification_data(data)
@@ -179,7 +179,7 @@ def fine_tune(
     data: Path, spec: str, work: Path, img_size: int, epochs: int, strategy: str, lr: float
 ) -> dict:
     """Test accuracy of ``spec`` fine-tuned with the common recipe (the real training loop)."""
-    from transferkit.config import RunConfig
+    from transferkit.core.config import RunConfig
     from transferkit.engine.loop import fit
 
     cfg = RunConfig().with_values(
@@ -273,7 +273,7 @@ def main(argv=None) -> int:
             ],
         }
         if args.compare:
-            from transferkit.transfer.compare import compare
+            from transferkit.engine.compare import compare
 
             entry["compare"] = compare(
                 data,

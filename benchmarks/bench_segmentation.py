@@ -17,11 +17,11 @@ import resource
 import time
 from pathlib import Path
 
-from transferkit.config import RunConfig
-from transferkit.data.nuclei import materialize_instances, materialize_semantic
-from transferkit.data.scenes import write_scenes
+from transferkit.core.config import RunConfig
+from transferkit.data.demo.nuclei import materialize_instances, materialize_semantic
+from transferkit.data.demo.scenes import write_scenes
 from transferkit.engine.loop import fit
-from transferkit.tasks.segment_demo import (
+from transferkit.tasks.segment.demo import (
     INSTANCE_SETTINGS,
     SCENES,
     SEGMENT_SETTINGS,

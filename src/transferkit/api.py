@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from transferkit.config import RunConfig
-from transferkit.errors import ConfigError, DatasetError
+from transferkit.core.config import RunConfig
+from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.tasks import get_task
 from transferkit.tasks.base import DataSplits
 from transferkit.transfer.model import TransferModel
@@ -61,7 +61,7 @@ def fit(
     """
     from transferkit.cli.train_cmd import default_run_dir
     from transferkit.engine.loop import fit as _fit
-    from transferkit.engine.rundir import RunDir
+    from transferkit.runs.rundir import RunDir
 
     if resume:
         if out is None:
@@ -87,7 +87,7 @@ def evaluate(
     from torch.utils.data import DataLoader
 
     from transferkit.engine.evaluation import run_evaluation
-    from transferkit.engine.rundir import load_run
+    from transferkit.runs.rundir import load_run
 
     handle = load_run(run_dir)
     cfg = handle.config.with_values(path=str(data) if data else None)
@@ -127,7 +127,7 @@ def predict(
     run_dir: str | Path, paths: list[str | Path], out: str | Path | None = None, **options: Any
 ) -> list[dict[str, Any]]:
     """Predictions of a run for image files or folders; ``out`` writes them (JSON / CSV / …)."""
-    from transferkit.engine.rundir import load_run
+    from transferkit.runs.rundir import load_run
 
     if str(run_dir).endswith(".onnx"):
         from transferkit.export.onnx_predict import predict_onnx

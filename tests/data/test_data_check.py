@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.engine.conftest import make_image_folder
 from transferkit.cli.main import main
-from transferkit.data.check import check_dataset
+from transferkit.data.check.dataset import check_dataset
 
 
 def kinds(report) -> dict[str, list[str]]:
@@ -93,7 +93,7 @@ def test_empty_class_folders_are_each_named(tmp_path):
 
 
 def test_planted_detection_problems(tmp_path, capsys):
-    from transferkit.data.scenes import write_scenes
+    from transferkit.data.demo.scenes import write_scenes
 
     data = write_scenes(tmp_path / "scenes", n_train=4, n_val=3, n_test=0)
     ann_file = data / "train/_annotations.coco.json"
@@ -161,7 +161,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
 
 
 def test_planted_instance_mask_problems(tmp_path):
-    from transferkit.data.scenes import write_scenes
+    from transferkit.data.demo.scenes import write_scenes
 
     data = write_scenes(tmp_path / "scenes", n_train=3, n_val=2, n_test=0)
     assert check_dataset(data, task="instance").errors == []

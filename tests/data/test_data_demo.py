@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transferkit.data.classification import load_classification_data
-from transferkit.data.demo import (
+from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.demo.fashion import (
     FASHION_MNIST_CLASSES,
     LICENCE_NAME,
     STORED_PER_CLASS,
@@ -20,7 +20,7 @@ from transferkit.data.demo import (
     materialize_fashion_mnist,
     read_idx,
 )
-from transferkit.errors import ConfigError, DatasetError
+from transferkit.core.errors import ConfigError, DatasetError
 
 IDX_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion-mnist"
 needs_idx = pytest.mark.skipif(not IDX_DIR.is_dir(), reason="Fashion-MNIST IDX files not present")

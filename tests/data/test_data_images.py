@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from transferkit.data.images import inspect_image, is_image_file, load_image_rgb, to_rgb
-from transferkit.errors import DatasetError
+from transferkit.core.errors import DatasetError
 
 
 def rgb(path) -> np.ndarray:

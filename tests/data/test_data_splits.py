@@ -7,7 +7,7 @@ import random
 import pytest
 
 from transferkit.data.splits import check_fractions, split_counts, stratified_split
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 
 
 @pytest.mark.parametrize(

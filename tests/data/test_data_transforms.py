@@ -12,7 +12,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 
 from transferkit.data.transforms import eval_transform, train_transform
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 from transferkit.zoo.backbone import DataConfig
 
 CFG = DataConfig(

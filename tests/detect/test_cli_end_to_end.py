@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from transferkit.cli.main import main
-from transferkit.data.scenes import write_scenes
-from transferkit.tasks.coco_eval import evaluate_coco
+from transferkit.data.demo.scenes import write_scenes
+from transferkit.tasks.common.coco_eval import evaluate_coco
 
 from .test_coco_eval import _pycocotools
 

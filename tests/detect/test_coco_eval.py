@@ -11,7 +11,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from transferkit.tasks.coco_eval import STAT_KEYS, evaluate_coco
+from transferkit.tasks.common.coco_eval import STAT_KEYS, evaluate_coco
 
 
 def _random_case(seed: int):

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torchvision.models.detection import fasterrcnn_resnet50_fpn
 
-from transferkit.config import ModelSettings
-from transferkit.errors import WeightsUnavailableError
-from transferkit.tasks.detect import TASK
-from transferkit.tasks.detect_weights import COCO_FILES
+from transferkit.core.config import ModelSettings
+from transferkit.core.errors import WeightsUnavailableError
+from transferkit.tasks.detect.task import TASK
+from transferkit.tasks.detect.weights import COCO_FILES
 from transferkit.zoo import create_backbone
 
 
@@ -54,7 +54,7 @@ def test_missing_coco_file_names_where_it_looked():
 
 def test_train_from_coco_weights_through_the_cli(_isolated_home, tmp_path):
     from transferkit.cli.main import main
-    from transferkit.data.scenes import write_scenes
+    from transferkit.data.demo.scenes import write_scenes
 
     torch.manual_seed(0)
     reference = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91)
@@ -68,7 +68,7 @@ def test_train_from_coco_weights_through_the_cli(_isolated_home, tmp_path):
         main(["train", "--task", "detect", "--data", str(data), "--out", str(run), *args.split()])
         == 0
     )
-    from transferkit.engine.rundir import load_run
+    from transferkit.runs.rundir import load_run
 
     handle = load_run(run)  # rebuilt from the run's config alone, then its checkpoint
     fpn = handle.model.net.backbone.fpn

@@ -15,8 +15,8 @@ from transferkit.data.convert import (
     xyxy_to_cxcywh_norm,
     xyxy_to_xywh,
 )
-from transferkit.data.detection import read_source
-from transferkit.errors import DatasetError
+from transferkit.data.records import read_source
+from transferkit.core.errors import DatasetError
 
 from .helpers import make_image, write_coco
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from transferkit.tasks.detect_predict import evaluate_predictions
+from transferkit.tasks.detect.predict import evaluate_predictions
 
 from .helpers import simple_coco
 from .test_readers import _voc, _yolo_image

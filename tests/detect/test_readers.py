@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from transferkit.data.detection import assign_splits, detect_format, read_source
+from transferkit.data.records import assign_splits, detect_format, read_source
 
 from .helpers import make_image, simple_coco, write_coco
 

@@ -9,17 +9,17 @@ import torch
 from torchvision import tv_tensors
 
 from tests.tiny import TinyBackbone
-from transferkit.config import ModelSettings, RunConfig
-from transferkit.data.detection import DetectionRecord, ObjectAnn
-from transferkit.tasks.coco_eval import evaluate_coco
-from transferkit.tasks.detect import (
+from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.records import DetectionRecord, ObjectAnn
+from transferkit.tasks.common.coco_eval import evaluate_coco
+from transferkit.tasks.detect.task import (
     TASK,
     DetectionDataset,
     eval_transform,
     to_original,
     train_transform,
 )
-from transferkit.tasks.detectors import build_detector
+from transferkit.tasks.common.detectors import build_detector
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 

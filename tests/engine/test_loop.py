@@ -9,9 +9,9 @@ import torch
 from safetensors.torch import load_file
 
 import transferkit.engine.loop as loop
-from transferkit.config import RunConfig
+from transferkit.core.config import RunConfig
 from transferkit.engine.loop import fit
-from transferkit.engine.rundir import RunDir
+from transferkit.runs.rundir import RunDir
 
 
 def _cfg(data, **values):

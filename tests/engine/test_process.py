@@ -10,7 +10,7 @@ import sys
 import time
 
 from tests.engine.conftest import make_image_folder
-from transferkit.engine.rundir import RunDir
+from transferkit.runs.rundir import RunDir
 
 TRAIN = [
     sys.executable,

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from transferkit.config import RunConfig
-from transferkit.engine import checkpoint as ckpt
-from transferkit.engine.rundir import RunDir
+from transferkit.core.config import RunConfig
+from transferkit.runs import checkpoint as ckpt
+from transferkit.runs.rundir import RunDir
 from transferkit.tasks import get_task
 from transferkit.zoo import create_backbone
 

@@ -16,7 +16,7 @@ from torch import nn
 from tests.export.helpers import make_run, write_images
 from transferkit.api import predict
 from transferkit.cli.main import main
-from transferkit.errors import ConfigError, ExportError
+from transferkit.core.errors import ConfigError, ExportError
 from transferkit.export import export, specs
 from transferkit.export.onnx_export import sidecar_path
 

@@ -13,7 +13,7 @@ def trained_run(tmp_path_factory):
     """``(run_dir, data_dir, printed)`` of a 3-epoch run that still gets images wrong."""
     import transferkit.engine.loop as loop
     import transferkit.zoo as zoo
-    from transferkit.config import RunConfig
+    from transferkit.core.config import RunConfig
 
     root = tmp_path_factory.mktemp("report_run")
     data = make_image_folder(root / "data", per_class=10)

@@ -52,7 +52,7 @@ def test_training_writes_a_self_contained_report(trained_run):
 
 
 def test_confidently_wrong_gallery_agrees_with_predict(trained_run):
-    from transferkit.engine.rundir import load_run
+    from transferkit.runs.rundir import load_run
     from transferkit.tasks import get_task
 
     run, _ = trained_run
@@ -95,7 +95,7 @@ def test_a_failing_report_does_not_fail_training(tmp_path, monkeypatch, capsys):
     import transferkit.report as report
     from tests.engine.conftest import make_image_folder
     from tests.tiny import TinyBackbone
-    from transferkit.config import RunConfig
+    from transferkit.core.config import RunConfig
 
     def broken(*args, **kwargs):
         raise MemoryError("plots need more memory than there is")

@@ -13,7 +13,7 @@ from tests.report.test_report import embedded_images
 from tests.segment.helpers import blob_mask, write_pair
 from transferkit.api import predict
 from transferkit.data.masks import read_mask_image
-from transferkit.fileio import write_json
+from transferkit.core.fileio import write_json
 from transferkit.report import write_report
 from transferkit.report.overlay_examples import SAMPLE, SCORE_THRESHOLD, evenly
 
@@ -21,7 +21,7 @@ CAPTION = re.compile(r"<figcaption>([^<]*)</figcaption>")
 
 
 def test_detection_report_draws_ground_truth_beside_detections(tmp_path):
-    from transferkit.data.scenes import SCENE_CLASSES, write_scenes
+    from transferkit.data.demo.scenes import SCENE_CLASSES, write_scenes
 
     data = write_scenes(tmp_path / "data", n_train=2, n_val=4, n_test=0)
     run = make_run(tmp_path / "run", "detect", class_names=SCENE_CLASSES, img_size=64)
@@ -69,7 +69,7 @@ def test_segmentation_report_states_each_images_pixel_accuracy(tmp_path):
 
 
 def test_instance_report_draws_masks_beside_ground_truth(tmp_path):
-    from transferkit.data.scenes import SCENE_CLASSES, write_scenes
+    from transferkit.data.demo.scenes import SCENE_CLASSES, write_scenes
 
     data = write_scenes(tmp_path / "data", n_train=2, n_val=2, n_test=0)
     run = make_run(tmp_path / "run", "instance", class_names=SCENE_CLASSES, img_size=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from transferkit.engine.rundir import RunDir
+from transferkit.runs.rundir import RunDir
 from transferkit.engine.tensorboard_log import EpochLog, scalar_tags
 
 

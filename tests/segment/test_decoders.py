@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transferkit.errors import ConfigError
-from transferkit.tasks.decoders import HEADS, SegmentationNet, build_decoder
+from transferkit.core.errors import ConfigError
+from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
 from transferkit.transfer.model import TransferModel
 
 

@@ -14,11 +14,11 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from tests.tiny import TinyBackbone
-from transferkit.config import ModelSettings, RunConfig
+from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.masks import mask_to_polygons, mask_to_rle, rle_to_mask
-from transferkit.errors import DatasetError
-from transferkit.tasks.instance import TASK, InstanceMetrics
-from transferkit.tasks.instance_predict import evaluate_predictions
+from transferkit.core.errors import DatasetError
+from transferkit.tasks.instance.task import TASK, InstanceMetrics
+from transferkit.tasks.instance.predict import evaluate_predictions
 
 
 def disc(h, w, cy, cx, r):

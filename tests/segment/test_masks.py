@@ -19,7 +19,7 @@ from transferkit.data.masks import (
     voc_colormap,
     write_index_png,
 )
-from transferkit.errors import DatasetError
+from transferkit.core.errors import DatasetError
 
 
 def test_polygon_covers_the_pixels_between_its_edges():

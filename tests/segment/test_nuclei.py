@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from transferkit.data.masks import polygons_to_mask
-from transferkit.data.nuclei import (
+from transferkit.data.demo.nuclei import (
     MIN_INSTANCE_AREA,
     load_nuclei,
     materialize_instances,
@@ -17,7 +17,7 @@ from transferkit.data.nuclei import (
     nuclei_folder,
     tiles,
 )
-from transferkit.data.segmentation import load_semantic_data
+from transferkit.data.datasets.segmentation import load_semantic_data
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "nuclei"
 
@@ -73,8 +73,8 @@ def test_instance_layout_outlines_every_nucleus_piece_exactly(tmp_path):
 
 
 def test_scene_masks_paint_each_item_with_its_class(tmp_path):
-    from transferkit.data.scenes import SCENE_CLASSES, render_scenes
-    from transferkit.tasks.segment_demo import write_scene_masks
+    from transferkit.data.demo.scenes import SCENE_CLASSES, render_scenes
+    from transferkit.tasks.segment.demo import write_scene_masks
 
     write_scene_masks(tmp_path / "scenes", {"train": 3, "val": 2})
     d = load_semantic_data(tmp_path / "scenes")

@@ -10,9 +10,9 @@ from PIL import Image
 
 from tests.segment.helpers import blob_mask, write_pair
 from tests.tiny import TinyBackbone
-from transferkit.config import ModelSettings
-from transferkit.errors import ConfigError, DatasetError
-from transferkit.tasks.segment import (
+from transferkit.core.config import ModelSettings
+from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.tasks.segment.task import (
     TASK,
     SemanticMetrics,
     build_segmenter,
@@ -20,7 +20,7 @@ from transferkit.tasks.segment import (
     resolve_head,
     segmentation_loss,
 )
-from transferkit.tasks.segment_predict import evaluate_predictions
+from transferkit.tasks.segment.predict import evaluate_predictions
 
 
 def reference_metrics(preds: np.ndarray, target: np.ndarray, c: int, ignore: int) -> dict:

@@ -11,13 +11,13 @@ from PIL import Image
 
 from tests.segment.helpers import blob_mask, write_pair
 from transferkit.data.masks import mask_to_rle
-from transferkit.data.segmentation import (
+from transferkit.data.datasets.segmentation import (
     collate_segmentation,
     load_semantic_data,
     segmentation_eval_transform,
     segmentation_train_transform,
 )
-from transferkit.errors import DatasetError
+from transferkit.core.errors import DatasetError
 from transferkit.zoo.backbone import DataConfig
 
 DC = DataConfig(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), input_size=(3, 32, 32))
@@ -241,7 +241,7 @@ def test_binary_masks_saved_as_0_and_255_read_as_foreground_not_ignore(tmp_path)
     mask = d.train[0][1].numpy()
     np.testing.assert_array_equal(mask, blob_mask(int(d.train.samples[0].stem[2:]), classes=2))
     # Another tool's binary predictions, stored the same way, score against them.
-    from transferkit.tasks.segment_predict import evaluate_predictions
+    from transferkit.tasks.segment.predict import evaluate_predictions
 
     (tmp_path / "preds").mkdir()
     for i in range(4):

@@ -12,7 +12,7 @@ from PIL import Image
 import transferkit.engine.loop
 import transferkit.zoo
 from tests.tiny import TinyBackbone
-from transferkit.config import RunConfig
+from transferkit.core.config import RunConfig
 from transferkit.transfer.auto import decide
 
 

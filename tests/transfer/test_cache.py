@@ -13,8 +13,8 @@ from PIL import Image
 from tests.tiny import TinyBackbone
 from transferkit.data.images import load_image_rgb
 from transferkit.data.transforms import eval_transform
-from transferkit.errors import ConfigError
-from transferkit.transfer.cache import FeatureCache, default_cache_dir
+from transferkit.core.errors import ConfigError
+from transferkit.transfer.features import FeatureCache, default_cache_dir
 
 
 class CountingTiny(TinyBackbone):
@@ -189,7 +189,7 @@ import sys, time, torch
 sys.path.insert(0, {root!r})
 from tests.transfer.test_cache import CountingTiny
 from transferkit.data.transforms import eval_transform
-from transferkit.transfer.cache import FeatureCache
+from transferkit.transfer.features import FeatureCache
 
 class Slow(CountingTiny):
     def forward_pooled(self, x):
@@ -235,7 +235,7 @@ def test_extraction_killed_with_sigkill_then_rerun_reads_no_garbage(images, tmp_
 
 
 def test_odd_file_names_and_vanished_files(images, tmp_path):
-    from transferkit.errors import DatasetError
+    from transferkit.core.errors import DatasetError
 
     odd = tmp_path / "data" / "c0" / "a|1|2.png"
     Image.open(images[0]).save(odd)

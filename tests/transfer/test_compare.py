@@ -14,8 +14,8 @@ import transferkit.engine.loop
 import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.cli.main import main
-from transferkit.errors import ConfigError
-from transferkit.transfer.compare import compare, parse_strategies
+from transferkit.core.errors import ConfigError
+from transferkit.engine.compare import compare, parse_strategies
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from scipy.optimize import minimize
 
 import transferkit.zoo
 from tests.tiny import TinyBackbone
-from transferkit.config import RunConfig
-from transferkit.errors import ConfigError
+from transferkit.core.config import RunConfig
+from transferkit.core.errors import ConfigError
 from transferkit.transfer.probe import fit_logistic, fit_probe, fold_standardisation, select_l2
 
 

@@ -14,7 +14,7 @@ from tests.tiny import TinyBackbone
 from transferkit.cli.main import main
 from transferkit.data.images import load_image_rgb
 from transferkit.data.transforms import eval_transform
-from transferkit.errors import BackboneNotFoundError, WeightsUnavailableError
+from transferkit.core.errors import BackboneNotFoundError, WeightsUnavailableError
 from transferkit.transfer import scores
 from transferkit.transfer.rank import load_labelled, rank
 
@@ -124,7 +124,7 @@ def fashion_folder(tmp_path):
     """6 test-set images of each of the 10 Fashion-MNIST classes, as PNGs."""
     from pathlib import Path
 
-    from transferkit.data.demo import read_idx
+    from transferkit.data.demo.fashion import read_idx
 
     images = read_idx(Path(FASHION) / "t10k-images-idx3-ubyte.gz")
     labels = read_idx(Path(FASHION) / "t10k-labels-idx1-ubyte.gz")
@@ -153,8 +153,8 @@ def test_real_pretrained_weights_outrank_random_init(fashion_folder):
 def test_local_means_every_backbone_with_offline_weights(monkeypatch):
     from types import SimpleNamespace
 
-    import transferkit.zoo.store
-    from transferkit.errors import ConfigError
+    import transferkit.zoo.weights.store
+    from transferkit.core.errors import ConfigError
     from transferkit.transfer.rank import parse_backbones
 
     rows = [
@@ -164,10 +164,10 @@ def test_local_means_every_backbone_with_offline_weights(monkeypatch):
     ]
     entries = [SimpleNamespace(name="timm:c"), SimpleNamespace(name="tv:d")]
     monkeypatch.setattr(transferkit.zoo, "list_backbones", lambda: rows)
-    monkeypatch.setattr(transferkit.zoo.store, "list_entries", lambda: entries)
+    monkeypatch.setattr(transferkit.zoo.weights.store, "list_entries", lambda: entries)
     assert parse_backbones("local") == ["a", "c", "tv:d"]
     assert parse_backbones(" x, y ,x") == ["x", "y"]
     monkeypatch.setattr(transferkit.zoo, "list_backbones", lambda: rows[1:2])
-    monkeypatch.setattr(transferkit.zoo.store, "list_entries", lambda: [])
+    monkeypatch.setattr(transferkit.zoo.weights.store, "list_entries", lambda: [])
     with pytest.raises(ConfigError, match="no backbone has pretrained weights"):
         parse_backbones("local")

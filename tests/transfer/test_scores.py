@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 from transferkit.transfer import scores
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 from transferkit.zoo import create_backbone
-from transferkit.zoo.tv_families import DenseNetFamily
+from transferkit.zoo.sources.tv_families import DenseNetFamily
 
 
 @pytest.mark.parametrize(

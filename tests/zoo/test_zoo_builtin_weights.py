@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from transferkit.fileio import sha256_file
+from transferkit.core.fileio import sha256_file
 from transferkit.zoo import create_backbone
-from transferkit.zoo.builtin import BUILTIN_WEIGHTS, efficientnet_pytorch_to_timm
-from transferkit.zoo.weights import load_state_dict_file
+from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS, efficientnet_pytorch_to_timm
+from transferkit.zoo.weights.spec import load_state_dict_file
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from transferkit.cli.main import main
-from transferkit.errors import BackboneNotFoundError
+from transferkit.core.errors import BackboneNotFoundError
 from transferkit.zoo import list_backbones, resolve_backbone_name
 from transferkit.zoo.aliases import ALIASES
 

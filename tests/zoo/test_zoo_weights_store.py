@@ -8,9 +8,10 @@ import os
 import pytest
 import torch
 
-from transferkit.errors import WeightsMismatchError, WeightsUnavailableError
-from transferkit.zoo import create_backbone, store
-from transferkit.zoo.caches import hub_checkpoints_dir, tv_weights_enum
+from transferkit.core.errors import WeightsMismatchError, WeightsUnavailableError
+from transferkit.zoo import create_backbone
+from transferkit.zoo.weights import store
+from transferkit.zoo.weights.caches import hub_checkpoints_dir, tv_weights_enum
 
 NAME = "tv:resnet18"
 
@@ -144,7 +145,7 @@ def test_explicit_file_and_none(resnet18_state, tmp_path):
 
 def test_builtin_layout_is_converted_on_add():
     """The package's EfficientNet-PyTorch file can be stored under its timm name."""
-    from transferkit.zoo.builtin import BUILTIN_WEIGHTS
+    from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS
 
     spec = BUILTIN_WEIGHTS["timm:tf_efficientnet_lite0.in1k"]
     entry = store.add("efficientnet_lite0", spec.path())

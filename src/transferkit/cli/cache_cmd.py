@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
 
     cache = FeatureCache(args.cache_dir)
     if args.action == "clear":

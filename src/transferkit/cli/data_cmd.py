@@ -78,7 +78,7 @@ def _run_convert(args: argparse.Namespace) -> int:
 def _run_convert_masks(args: argparse.Namespace) -> int:
     """Class masks <-> COCO instances (polygons or RLE); see ``data.mask_convert``."""
     from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
-    from transferkit.errors import ConfigError
+    from transferkit.core.errors import ConfigError
 
     if args.src_format == "masks" and args.dst_format == "coco":
         summary = masks_to_coco(args.src, args.dst, args.segmentation, on_bad=args.on_bad)
@@ -121,7 +121,7 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
 
 def _run_check(args: argparse.Namespace) -> int:
     from transferkit.cli.common import print_json
-    from transferkit.data.check import check_dataset, format_report
+    from transferkit.data.check.dataset import check_dataset, format_report
 
     report = check_dataset(
         args.path,

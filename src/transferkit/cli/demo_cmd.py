@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from transferkit.cli.common import fmt, print_table
-from transferkit.fileio import write_json
+from transferkit.core.fileio import write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

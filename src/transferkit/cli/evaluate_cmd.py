@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from transferkit.cli.common import fmt, print_json, print_table
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from transferkit.errors import TransferkitError
+from transferkit.core.errors import TransferkitError
 
 # Command modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [

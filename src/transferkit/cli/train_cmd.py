@@ -7,9 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from transferkit.config import RunConfig
-from transferkit.engine.rundir import RunDir
-from transferkit.errors import ConfigError, DatasetError
+from transferkit.core.config import RunConfig
+from transferkit.runs.rundir import RunDir
+from transferkit.core.errors import ConfigError, DatasetError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

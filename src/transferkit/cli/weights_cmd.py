@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from transferkit.cli.common import print_table
-    from transferkit.zoo import store
+    from transferkit.zoo.weights import store
 
     if args.weights_action == "add":
         entry = store.add(args.name, args.file, args.licence, args.pretraining_data)

@@ -6,7 +6,7 @@ W x H image is ``[0, 0, W, H]``):
 * ``xyxy``: corners, what every reader produces and torchvision detectors use;
 * ``xywh``: COCO's top-left corner plus size;
 * ``cxcywh_norm``: YOLO's centre and size divided by the image size;
-* VOC stores 1-based inclusive indices, handled in :mod:`transferkit.data.voc`.
+* VOC stores 1-based inclusive indices, handled in :mod:`transferkit.data.formats.voc`.
 
 :func:`convert_dataset` reads a data set with the readers of this package and writes it in another
 format with every split kept.
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.data.detection import FORMATS, read_source
-from transferkit.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.records import FORMATS, read_source
+from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 
 
 def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
@@ -63,9 +63,9 @@ def convert_dataset(
     images and objects per split (as read), annotations skipped or clipped while reading, and
     crowd / difficult regions left out (YOLO cannot mark a region "ignore").
     """
-    from transferkit.data.coco import write_coco
-    from transferkit.data.voc import write_voc
-    from transferkit.data.yolo import write_yolo
+    from transferkit.data.formats.coco import write_coco
+    from transferkit.data.formats.voc import write_voc
+    from transferkit.data.formats.yolo import write_yolo
 
     if dst_format not in FORMATS:
         raise ConfigError(

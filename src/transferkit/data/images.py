@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from transferkit.errors import DatasetError
+from transferkit.core.errors import DatasetError
 
 # Extensions treated as images when scanning folders (lower case). Anything else is ignored and
 # counted; a file with one of these extensions that does not decode is a bad image.

@@ -27,8 +27,8 @@ from transferkit.data.masks import (
     mask_to_rle,
     write_index_png,
 )
-from transferkit.errors import ConfigError, DatasetError
-from transferkit.fileio import atomic_write_text, write_json
+from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.core.fileio import atomic_write_text, write_json
 
 ENCODINGS = ("polygon", "rle")
 
@@ -41,8 +41,8 @@ def _empty_target(dst: Path) -> None:
 
 
 def _checked(src: Path, format: str, on_bad: str, ignore_index: int):
-    from transferkit.data.seg_sources import list_semantic
-    from transferkit.data.segmentation import check_pairs
+    from transferkit.data.formats.mask_folder import list_semantic
+    from transferkit.data.datasets.segmentation import check_pairs
 
     listing = list_semantic(src, format, on_bad)
     good, bad, num_classes, _ = check_pairs(listing, ignore_index)
@@ -76,7 +76,7 @@ def masks_to_coco(
     ignore_index: int = 255,
 ) -> dict[str, Any]:
     """Write a class-mask data set as COCO instances; returns a summary per split."""
-    from transferkit.data.segmentation import read_class_mask
+    from transferkit.data.datasets.segmentation import read_class_mask
 
     if encoding not in ENCODINGS:
         raise ConfigError(f"unknown segmentation encoding {encoding!r}", hint="use polygon or rle")
@@ -132,7 +132,7 @@ def masks_to_coco(
 
 def coco_to_masks(src: str | Path, dst: str | Path, on_bad: str = "fail") -> dict[str, Any]:
     """Write COCO instances as class-index PNG masks (0 = background) next to copied images."""
-    from transferkit.data.segmentation import read_class_mask
+    from transferkit.data.datasets.segmentation import read_class_mask
 
     src, dst = Path(src), Path(dst)
     _empty_target(dst)

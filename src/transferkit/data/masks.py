@@ -21,8 +21,8 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from PIL import Image
 
-from transferkit.errors import DatasetError
-from transferkit.fileio import atomic_write
+from transferkit.core.errors import DatasetError
+from transferkit.core.fileio import atomic_write
 
 
 def polygons_to_mask(

@@ -15,7 +15,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 
 SPLIT_NAMES = ("train", "val", "test")
 

@@ -12,7 +12,7 @@ import math
 import torch
 from torchvision.transforms import InterpolationMode, v2
 
-from transferkit.errors import ConfigError, did_you_mean
+from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.zoo.backbone import DataConfig
 
 _INTERPOLATIONS = {

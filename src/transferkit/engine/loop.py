@@ -18,15 +18,15 @@ from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElastic
 from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
-from transferkit.config import RunConfig
-from transferkit.engine import checkpoint as ckpt
+from transferkit.core.config import RunConfig
+from transferkit.runs import checkpoint as ckpt
 from transferkit.engine.evaluation import run_evaluation
 from transferkit.engine.optim import build_optimizer, warmup_cosine
 from transferkit.engine.progress import RunLog
-from transferkit.engine.rundir import RunDir
+from transferkit.runs.rundir import RunDir
 from transferkit.engine.tensorboard_log import EpochLog
-from transferkit.errors import RunDirError
-from transferkit.fileio import write_json
+from transferkit.core.errors import RunDirError
+from transferkit.core.fileio import write_json
 from transferkit.report import write_report_safely
 from transferkit.tasks import get_task
 from transferkit.transfer.plan import build_plan

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from transferkit.config import TrainSettings
+from transferkit.core.config import TrainSettings
 from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transferkit.errors import ConfigError, did_you_mean
+from transferkit.core.errors import ConfigError, did_you_mean
 
 FORMATS = ("onnx",)
 
@@ -23,10 +23,10 @@ def export(
 ) -> Path:
     """Export the best checkpoint of ``run_dir``; return the path of the model file.
 
-    The export fails with :class:`transferkit.errors.ExportError` when onnxruntime's outputs
+    The export fails with :class:`transferkit.core.errors.ExportError` when onnxruntime's outputs
     differ from PyTorch's beyond the tolerances recorded in the sidecar (``parity``).
     """
-    from transferkit.engine.rundir import load_run
+    from transferkit.runs.rundir import load_run
     from transferkit.export.onnx_export import export_onnx
 
     if format not in FORMATS:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from transferkit.errors import ConfigError
+from transferkit.core.errors import ConfigError
 from transferkit.export.specs import OnnxSpec, Tolerance
-from transferkit.fileio import read_json
+from transferkit.core.fileio import read_json
 
 
 class DetectorOutputs(nn.Module):
@@ -42,8 +42,8 @@ def instance_spec(run, dynamic_batch: bool) -> OnnxSpec:
 
 
 def _detector_spec(run, dynamic_batch: bool, masks: bool) -> OnnxSpec:
-    from transferkit.tasks.detect import image_size_of
-    from transferkit.tasks.detectors import default_max_size
+    from transferkit.tasks.detect.task import image_size_of
+    from transferkit.tasks.common.detectors import default_max_size
 
     if dynamic_batch:
         raise ConfigError(

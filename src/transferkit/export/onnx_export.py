@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from transferkit.errors import ConfigError, ExportError
+from transferkit.core.errors import ConfigError, ExportError
 from transferkit.export.parity import check_parity
 from transferkit.export.specs import OnnxSpec, spec_for
-from transferkit.fileio import atomic_write, write_json
+from transferkit.core.fileio import atomic_write, write_json
 
 DEFAULT_OPSET = 17
 MAX_OPSET = 20  # the highest opset the TorchScript-based exporter writes

@@ -16,10 +16,10 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from transferkit.data.images import load_image_rgb
-from transferkit.errors import ConfigError, RunDirError
+from transferkit.core.errors import ConfigError, RunDirError
 from transferkit.export.onnx_export import SIDECAR_FORMAT, sidecar_path
 from transferkit.export.parity import onnx_session
-from transferkit.fileio import read_json
+from transferkit.core.fileio import read_json
 from transferkit.zoo.backbone import DataConfig
 
 
@@ -53,7 +53,7 @@ def predict_onnx(
 ) -> list[dict[str, Any]]:
     """Predictions of an exported model for image files or folders; ``out`` writes them."""
     from transferkit.tasks import get_task
-    from transferkit.tasks.classify_predict import collect_images
+    from transferkit.tasks.classify.predict import collect_images
 
     meta = read_sidecar(onnx_path)
     predictors = {
@@ -106,10 +106,11 @@ def _classify(session, meta: dict, files: list[Path], options: dict) -> list[dic
 def _detect(session, meta: dict, files: list[Path], options: dict) -> list[dict[str, Any]]:
     """Boxes (detect) or boxes and RLE masks (instance), in the task's own prediction form."""
     from transferkit.data.masks import mask_to_rle
-    from transferkit.fileio import atomic_write
-    from transferkit.tasks import detect, instance
-    from transferkit.tasks.detect_predict import draw_predictions
-    from transferkit.tasks.instance_predict import draw_instances
+    from transferkit.core.fileio import atomic_write
+    from transferkit.tasks.detect import task as detect
+    from transferkit.tasks.instance import task as instance
+    from transferkit.tasks.detect.predict import draw_predictions
+    from transferkit.tasks.instance.predict import draw_instances
 
     masks = meta["task"] == "instance"
     to_original = instance.to_original if masks else detect.to_original
@@ -167,9 +168,9 @@ def meta_outputs(meta: dict) -> list[str]:
 
 
 def _segment(session, meta: dict, files: list[Path], options: dict) -> list[dict[str, Any]]:
-    from transferkit.data.segmentation import segmentation_eval_transform
-    from transferkit.fileio import atomic_write
-    from transferkit.tasks.segment_predict import draw_overlay
+    from transferkit.data.datasets.segmentation import segmentation_eval_transform
+    from transferkit.core.fileio import atomic_write
+    from transferkit.tasks.segment.predict import draw_overlay
 
     names = meta["class_names"]
     transform = segmentation_eval_transform(DataConfig.from_dict(meta["data_config"]))

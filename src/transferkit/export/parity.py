@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from transferkit.errors import ExportError
+from transferkit.core.errors import ExportError
 from transferkit.export.specs import OnnxSpec, Tolerance
 
 _HINT = (

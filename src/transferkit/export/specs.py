@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from transferkit.data.transforms import resolve_size
-from transferkit.errors import ExportError
+from transferkit.core.errors import ExportError
 
 
 @dataclass

@@ -17,8 +17,8 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from transferkit.fileio import atomic_write_text, read_json
-from transferkit.report.html import Section, note, render_page
+from transferkit.core.fileio import atomic_write_text, read_json
+from transferkit.render.html import Section, note, render_page
 
 REPORT_FILE = "report.html"
 
@@ -43,7 +43,7 @@ def write_report(
     the end of training. Parts that cannot be drawn become a note in the page and a call of
     ``warn`` with the reason; the rest of the report is still written.
     """
-    from transferkit.engine.rundir import RunDir
+    from transferkit.runs.rundir import RunDir
 
     run = RunDir(run_dir)
     run.require_run()
@@ -70,7 +70,7 @@ def write_report_safely(run_dir: str | Path, splits=None, warn: Callable[[str], 
 
 def build_report(run, splits, warn: Callable[[str], None]) -> str:
     """The report page of a ``RunDir`` as HTML text."""
-    from transferkit.config import RunConfig
+    from transferkit.core.config import RunConfig
     from transferkit.report import sections as common
     from transferkit.tasks import get_task
 
@@ -100,7 +100,7 @@ def build_report(run, splits, warn: Callable[[str], None]) -> str:
 
 def task_sections(run, cfg, task, splits, warn: Callable[[str], None]) -> list[Section]:
     """The task's example sections (its hook, or the built-in one), each failure a note."""
-    from transferkit.engine.rundir import load_run
+    from transferkit.runs.rundir import load_run
 
     hook = getattr(task, "report_sections", None)
     if hook is None and cfg.task in TASK_SECTIONS:

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from transferkit.data.images import load_image_rgb
-from transferkit.report.html import Section, image, note, para
-from transferkit.report.images import THUMB, fit_within, png_bytes
+from transferkit.render.html import Section, image, note, para
+from transferkit.render.draw import THUMB, fit_within, png_bytes
 
 SHOWN = 12
 MAX_SCORED = 2000  # validation images scored for the report; larger sets are sampled evenly

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from transferkit.data.images import load_image_rgb
-from transferkit.report.html import Section, image, note, para
-from transferkit.report.images import PANEL, draw_boxes, fit_within, png_bytes, side_by_side
+from transferkit.render.html import Section, image, note, para
+from transferkit.render.draw import PANEL, draw_boxes, fit_within, png_bytes, side_by_side
 
 SAMPLE = 6
 SCORE_THRESHOLD = 0.3  # detections drawn; COCO mAP itself uses every detection
@@ -69,9 +69,9 @@ def detect_sections(run, splits) -> list[Section]:
 
 def segment_sections(run, splits) -> list[Section]:
     """Class masks: ground truth vs prediction overlays, with each image's pixel accuracy."""
-    from transferkit.data.segmentation import read_class_mask
+    from transferkit.data.datasets.segmentation import read_class_mask
     from transferkit.tasks import get_task
-    from transferkit.tasks.segment_predict import draw_overlay
+    from transferkit.tasks.segment.predict import draw_overlay
 
     title = "Predictions beside ground truth (validation sample)"
     val = getattr(splits, "val", None)
@@ -105,7 +105,7 @@ def instance_sections(run, splits) -> list[Section]:
     """Instance masks and boxes: ground truth vs detections above :data:`SCORE_THRESHOLD`."""
     from transferkit.data.masks import mask_to_rle, segmentation_to_mask
     from transferkit.tasks import get_task
-    from transferkit.tasks.instance_predict import draw_instances
+    from transferkit.tasks.instance.predict import draw_instances
 
     title = "Predictions beside ground truth (validation sample)"
     records = getattr(getattr(splits, "val", None), "records", None)

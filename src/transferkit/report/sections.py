@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from transferkit.report import plots
-from transferkit.report.html import Section, fmt, heading, image, note, para, pre, table
+from transferkit.render import plots
+from transferkit.render.html import Section, fmt, heading, image, note, para, pre, table
 
 _LISTED = 50  # rows of a long list shown in the report; the rest are counted
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-from transferkit.errors import ConfigError, did_you_mean
+from transferkit.core.errors import ConfigError, did_you_mean
 
 # name -> "module:attribute"; imported lazily so that classification never imports detection code.
 TASK_OBJECTS = {
-    "classify": "transferkit.tasks.classify:TASK",
-    "detect": "transferkit.tasks.detect:TASK",
-    "segment": "transferkit.tasks.segment:TASK",
-    "instance": "transferkit.tasks.instance:TASK",
+    "classify": "transferkit.tasks.classify.task:TASK",
+    "detect": "transferkit.tasks.detect.task:TASK",
+    "segment": "transferkit.tasks.segment.task:TASK",
+    "instance": "transferkit.tasks.instance.task:TASK",
 }
 
 

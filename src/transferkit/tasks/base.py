@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import torch
 from torch.utils.data import Dataset
 
-from transferkit.config import ModelSettings, RunConfig
+from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 

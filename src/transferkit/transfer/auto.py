@@ -25,8 +25,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from transferkit.config import RunConfig
-from transferkit.fileio import write_json
+from transferkit.core.config import RunConfig
+from transferkit.core.fileio import write_json
 
 FEW, SMALL, LARGE = 10, 50, 500  # median training images per class
 GOOD, FAIR = 0.9, 0.5  # probe quality: (accuracy - chance) / (1 - chance)
@@ -75,7 +75,7 @@ def measure(
     cfg: RunConfig, splits, *, backbone=None, cache_dir: str | Path | None = None
 ) -> dict[str, Any]:
     """Images per class and, when it can change the answer, the probe's val accuracy."""
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
     from transferkit.transfer.probe import probe_splits
 
     per_class = images_per_class(splits)

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transferkit.config import RunConfig
-from transferkit.errors import ConfigError
-from transferkit.fileio import write_json
+from transferkit.core.config import RunConfig
+from transferkit.core.errors import ConfigError
+from transferkit.core.fileio import write_json
 
 L2_GRID = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 DEFAULT_L2 = 1e-4  # used when there is no validation split to choose on
@@ -221,12 +221,12 @@ def check_probe_config(cfg: RunConfig) -> None:
 
 def fit_probe(cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = None):
     """Train ``cfg`` as a linear probe into ``out_dir``; returns an ``engine.loop.RunResult``."""
-    from transferkit.engine import checkpoint as ckpt
+    from transferkit.runs import checkpoint as ckpt
     from transferkit.engine.loop import RunResult
     from transferkit.engine.progress import RunLog
-    from transferkit.engine.rundir import RunDir
+    from transferkit.runs.rundir import RunDir
     from transferkit.tasks import get_task
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
     from transferkit.zoo import create_backbone
 
     started = time.perf_counter()

@@ -17,13 +17,13 @@ from typing import Any
 
 import torch
 
-from transferkit.errors import (
+from transferkit.core.errors import (
     BackboneNotFoundError,
     ConfigError,
     WeightsMismatchError,
     WeightsUnavailableError,
 )
-from transferkit.fileio import write_json
+from transferkit.core.fileio import write_json
 from transferkit.transfer.scores import NEEDS_SOURCE_HEAD, check_metric, compute_score
 
 
@@ -48,7 +48,7 @@ def parse_backbones(text: str | Sequence[str]) -> list[str]:
 def local_backbones() -> list[str]:
     """Zoo backbones whose pretrained weights load offline, plus every weight-store entry."""
     from transferkit.zoo import list_backbones
-    from transferkit.zoo.store import list_entries
+    from transferkit.zoo.weights.store import list_entries
 
     rows = [r for r in list_backbones() if r.weights_local]
     names = [r.name for r in rows]
@@ -62,7 +62,7 @@ def load_labelled(data: str | Path, *, format: str = "auto", on_bad_image: str =
 
     The reader refuses a data set with fewer than two classes, which no score could rank on.
     """
-    from transferkit.data.classification import load_classification_data
+    from transferkit.data.datasets.classification import load_classification_data
 
     splits = load_classification_data(data, format=format, on_bad_image=on_bad_image)
     samples = [
@@ -88,12 +88,12 @@ def score_backbone(
 ) -> dict[str, Any]:
     """One ranking row: the score of backbone ``name`` (or the given ``backbone`` object).
 
-    Features come from ``cache`` (a :class:`~transferkit.transfer.cache.FeatureCache`; the
+    Features come from ``cache`` (a :class:`~transferkit.transfer.features.FeatureCache`; the
     default location when None). A backbone that cannot be built or scored gives a row with
     ``status="skipped"`` and the ``reason``.
     """
     from transferkit.data.transforms import eval_transform
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
 
     cache = cache if cache is not None else FeatureCache()
 
@@ -158,7 +158,7 @@ def rank(
     Each row has ``backbone``, ``status`` ("ok" or "skipped"), ``score`` or ``reason``, and
     ``seconds``. With ``out``, ``rank.json`` is written there (atomically).
     """
-    from transferkit.transfer.cache import FeatureCache
+    from transferkit.transfer.features import FeatureCache
 
     check_metric(metric)
     names = parse_backbones(backbones)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from transferkit.errors import ConfigError, did_you_mean
+from transferkit.core.errors import ConfigError, did_you_mean
 
 METRICS = ("logme", "leep", "nce", "hscore")
 EPS = 1e-5

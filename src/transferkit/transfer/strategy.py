@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from transferkit.errors import ConfigError, did_you_mean
+from transferkit.core.errors import ConfigError, did_you_mean
 
 STRATEGY_NAMES = ("head", "partial:N", "gradual", "full")
 # Strategies that are not a freeze schedule but a different procedure, dispatched by the loop.

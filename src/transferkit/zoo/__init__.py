@@ -13,7 +13,7 @@ from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.factory import create_backbone
 from transferkit.zoo.listing import BackboneRow, list_backbones
 from transferkit.zoo.names import resolve_backbone_name
-from transferkit.zoo.weights import WeightsSpec
+from transferkit.zoo.weights.spec import WeightsSpec
 
 __all__ = [
     "Backbone",

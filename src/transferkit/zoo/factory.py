@@ -7,11 +7,11 @@ from pathlib import Path
 
 from torch import nn
 
-from transferkit.errors import WeightsMismatchError
+from transferkit.core.errors import WeightsMismatchError
 from transferkit.zoo.backbone import Backbone
-from transferkit.zoo.caches import cache_candidates
+from transferkit.zoo.weights.caches import cache_candidates
 from transferkit.zoo.names import BackboneName, parse_backbone_name
-from transferkit.zoo.resolve import ResolvedWeights, resolve_weights
+from transferkit.zoo.weights.resolve import ResolvedWeights, resolve_weights
 
 
 @dataclass
@@ -34,11 +34,11 @@ class Architecture:
 def meta_model(bn: BackboneName) -> Architecture:
     """The full architecture of ``bn`` without memory or initialisation (for key checks, counts)."""
     if bn.source == "timm":
-        from transferkit.zoo.timm_adapter import meta_timm_model
+        from transferkit.zoo.sources.timm import meta_timm_model
 
         model, head = meta_timm_model(bn)
         return Architecture(model, head, head)
-    from transferkit.zoo.tv_adapter import meta_tv_model
+    from transferkit.zoo.sources.torchvision import meta_tv_model
 
     model, head, aux, unused = meta_tv_model(bn)
     return Architecture(model, head, head + aux, unused)
@@ -99,13 +99,13 @@ def _build(bn: BackboneName, resolved: ResolvedWeights | None, keep_source_head:
         }
     preprocessing = resolved.spec.preprocessing if resolved is not None else None
     if bn.source == "timm":
-        from transferkit.zoo.timm_adapter import TimmBackbone, build_timm_model, timm_data_config
+        from transferkit.zoo.sources.timm import TimmBackbone, build_timm_model, timm_data_config
 
         download = resolved is not None and resolved.download
         model = build_timm_model(bn, download=download, **kwargs)
         config = preprocessing or timm_data_config(model)
         return TimmBackbone(model, bn.canonical, config, keep_source_head)
-    from transferkit.zoo.tv_adapter import TorchvisionBackbone, build_tv_model, tv_data_config
+    from transferkit.zoo.sources.torchvision import TorchvisionBackbone, build_tv_model, tv_data_config
 
     model = build_tv_model(bn, **kwargs)
     config = preprocessing or tv_data_config(bn.arch)
@@ -115,7 +115,7 @@ def _build(bn: BackboneName, resolved: ResolvedWeights | None, keep_source_head:
 def _after_download(bn: BackboneName, spec):
     from dataclasses import replace
 
-    from transferkit.fileio import sha256_file
+    from transferkit.core.fileio import sha256_file
 
     for c in cache_candidates(bn):
         if c.found is not None:

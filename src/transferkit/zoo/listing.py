@@ -9,10 +9,10 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from transferkit.zoo import store
+from transferkit.zoo.weights import store
 from transferkit.zoo.aliases import ALIASES
-from transferkit.zoo.builtin import BUILTIN_WEIGHTS
-from transferkit.zoo.caches import cache_candidates
+from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS
+from transferkit.zoo.weights.caches import cache_candidates
 from transferkit.zoo.names import BackboneName, parse_backbone_name, timm_names, tv_names
 
 # A pattern that matches more than this many timm/torchvision names lists only the first ones.
@@ -55,7 +55,7 @@ def list_backbones(pattern: str | None = None) -> list[BackboneRow]:
 
 def _row(name: str) -> BackboneRow:
     from transferkit.zoo.factory import meta_model
-    from transferkit.zoo.resolve import provenance
+    from transferkit.zoo.weights.resolve import provenance
 
     bn = parse_backbone_name(name)
     where, licence = local_weights(bn)

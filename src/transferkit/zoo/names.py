@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from transferkit.errors import BackboneNotFoundError, did_you_mean
+from transferkit.core.errors import BackboneNotFoundError, did_you_mean
 from transferkit.zoo.aliases import ALIASES
 
 SOURCES = ("timm", "tv")

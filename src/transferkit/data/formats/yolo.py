@@ -1,0 +1,311 @@
+"""YOLO txt labels (Ultralytics / darknet): reader and writer.
+
+Each image ``.../images/x.jpg`` has ``.../labels/x.txt`` (the last ``images`` folder of the path
+swapped for ``labels``, as Ultralytics does; darknet keeps the txt beside the image), one object a
+line: ``class cx cy w h`` normalised to [0, 1]. Lines of a segmentation export (``class x1 y1 x2 y2
+...``, at least 3 points) are read as the polygon's box. An image without a label file has no
+objects.
+
+Layouts read: an Ultralytics ``data.yaml`` (``path``, ``train``, ``val``, ``test``: folders of
+images or txt lists of image paths; ``names`` as a list or an id -> name map), given as the file or
+as the folder holding it, including Roboflow's export whose ``train: ../train/images`` entries point
+outside the folder; or a folder with ``images/`` and ``labels/`` (optionally ``images/train``,
+``images/val`` …) and ``classes.txt`` (or darknet's ``obj.names``); or a darknet ``obj.data``
+(CVAT's "YOLO 1.1" export: ``obj.names``, ``train.txt`` listing ``data/obj_train_data/x.jpg``,
+labels beside the images).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from transferkit.data.formats.coco import SPLIT_ALIASES, copy_images
+from transferkit.data.records import (
+    ALL,
+    DetectionRecord,
+    DetectionSource,
+    Issues,
+    ObjectAnn,
+    check_box,
+    dedupe,
+    image_size,
+)
+from transferkit.data.images import is_image_file
+from transferkit.core.errors import DatasetError
+from transferkit.core.fileio import atomic_write_text
+
+NAME_FILES = ("classes.txt", "obj.names")
+
+
+def find_yolo_yaml(path: Path) -> Path | None:
+    """The data YAML of a YOLO data set: ``path`` itself or ``data.yaml`` inside it."""
+    if path.is_file():
+        return path if path.suffix.lower() in (".yaml", ".yml") else None
+    for name in ("data.yaml", "data.yml", "dataset.yaml"):
+        if (path / name).is_file():
+            return path / name
+    return None
+
+
+def find_darknet_data(path: Path) -> Path | None:
+    """Darknet's ``obj.data``: ``path`` itself or inside it."""
+    if path.is_file():
+        return path if path.suffix.lower() == ".data" else None
+    return path / "obj.data" if (path / "obj.data").is_file() else None
+
+
+def looks_like_yolo(path: Path) -> bool:
+    """Whether ``path`` is a YOLO data set (a data YAML, or images/ plus labels/ folders)."""
+    if find_yolo_yaml(path) or find_darknet_data(path):
+        return True
+    return path.is_dir() and (
+        ((path / "images").is_dir() and (path / "labels").is_dir())
+        or any((path / s / "labels").is_dir() for s in SPLIT_ALIASES)
+    )
+
+
+def read_yolo(path: Path, issues: Issues) -> DetectionSource:
+    """Read a YOLO data set into a :class:`DetectionSource`."""
+    spec, darknet = find_yolo_yaml(path), find_darknet_data(path)
+    if spec is not None:
+        names, image_lists, root = _from_yaml(spec)
+    elif darknet is not None:
+        names, image_lists, root = _from_darknet(darknet)
+    elif looks_like_yolo(path):
+        root = path
+        names = _names_file(path)
+        image_lists = _from_folders(path)
+    else:
+        raise DatasetError(
+            f"{path}: not a YOLO data set",
+            hint="pass data.yaml or a folder with images/ and labels/",
+        )
+    splits = {}
+    next_id = 1
+    for split, images in image_lists.items():
+        records = []
+        for img in images:
+            rec = _record(img, next_id, names, issues)
+            if rec is not None:
+                records.append(rec)
+                next_id += 1
+        splits[split] = dedupe(records, f"{root} ({split})", issues)
+    cat_ids = list(range(1, len(names) + 1))
+    return DetectionSource("yolo", root, names, cat_ids, splits, issues)
+
+
+def _from_yaml(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
+    try:
+        d = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise DatasetError(f"{spec}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(d, dict):
+        raise DatasetError(f"{spec}: expected a mapping with train/val/names")
+    names = _names(d.get("names"), spec)
+    base = spec.parent
+    if d.get("path"):
+        p = Path(str(d["path"]))
+        base = p if p.is_absolute() else (spec.parent / p)
+    lists = {}
+    for key in ("train", "val", "test"):
+        if d.get(key):
+            entries = d[key] if isinstance(d[key], list) else [d[key]]
+            lists[key] = [img for e in entries for img in _images_of(str(e), base, spec)]
+    if not lists:
+        raise DatasetError(f"{spec}: no 'train' or 'val' entry", hint="add train: and val: paths")
+    return names, lists, spec.parent
+
+
+def _from_darknet(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
+    root = spec.parent
+    entries = {}
+    for line in spec.read_text(encoding="utf-8").splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            entries[key.strip()] = value.strip()
+    names_file = _darknet_path(root, entries.get("names", "obj.names"))
+    if names_file is None:
+        raise DatasetError(f"{spec}: names file '{entries.get('names')}' not found")
+    names = [ln.strip() for ln in names_file.read_text().splitlines() if ln.strip()]
+    lists: dict[str, list[Path]] = {}
+    for key, split in (("train", "train"), ("valid", "val"), ("test", "test")):
+        listing = _darknet_path(root, entries[key]) if entries.get(key) else None
+        if listing is not None:
+            lines = [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
+            lists[split] = [_darknet_path(root, ln) or root / ln for ln in lines]
+    if not lists and (root / "obj_train_data").is_dir():
+        lists["train"] = _scan(root / "obj_train_data")
+    return names, lists, root
+
+
+def _darknet_path(root: Path, value: str) -> Path | None:
+    """Darknet paths are relative to darknet's folder (``data/obj.names``): try with and without
+    that first component."""
+    p = Path(value)
+    candidates = [p] if p.is_absolute() else [root / p]
+    if not p.is_absolute() and len(p.parts) > 1:
+        candidates.append(root / Path(*p.parts[1:]))
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _names(value: Any, where: Path) -> list[str]:
+    if isinstance(value, list) and value:
+        return [str(n) for n in value]
+    if isinstance(value, dict) and value:
+        ids = sorted(int(k) for k in value)
+        if ids != list(range(len(ids))):
+            raise DatasetError(f"{where}: 'names' ids must be 0..{len(ids) - 1}, got {ids}")
+        return [str(value[k]) for k in sorted(value, key=int)]
+    raise DatasetError(f"{where}: no class 'names' list", hint="add names: [cat, dog, ...]")
+
+
+def _images_of(entry: str, base: Path, spec: Path) -> list[Path]:
+    candidates = [base / entry, spec.parent / entry]
+    if entry.startswith("../"):  # Roboflow writes ../train/images beside data.yaml
+        candidates.append(spec.parent / entry[3:])
+    target = next((c for c in candidates if c.exists()), None)
+    if target is None:
+        raise DatasetError(f"{spec}: '{entry}' not found (looked in {candidates[0].parent})")
+    if target.is_dir():
+        return sorted(p for p in target.rglob("*") if p.is_file() and is_image_file(p))
+    out = []
+    for line in target.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            p = Path(line)
+            out.append(p if p.is_absolute() else (target.parent / p))
+    return out
+
+
+def _from_folders(root: Path) -> dict[str, list[Path]]:
+    images = root / "images"
+    lists: dict[str, list[Path]] = {}
+    if images.is_dir():
+        for sub in sorted(p for p in images.iterdir() if p.is_dir()):
+            if sub.name.lower() in SPLIT_ALIASES:
+                lists[SPLIT_ALIASES[sub.name.lower()]] = _scan(sub)
+        return lists or {ALL: _scan(images)}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        if sub.name.lower() in SPLIT_ALIASES and (sub / "images").is_dir():
+            lists[SPLIT_ALIASES[sub.name.lower()]] = _scan(sub / "images")
+    return lists
+
+
+def _scan(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_image_file(p))
+
+
+def _names_file(root: Path) -> list[str]:
+    for folder in (root, root / "labels"):
+        for name in NAME_FILES:
+            f = folder / name
+            if f.is_file():
+                return [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
+    raise DatasetError(
+        f"{root}: no classes.txt or data.yaml with class names",
+        hint="add classes.txt, one name per line",
+    )
+
+
+def label_path(image: Path) -> Path:
+    """Ultralytics' rule: the last ``images`` folder becomes ``labels``, the suffix ``.txt``."""
+    parts = list(image.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            return Path(*parts).with_suffix(".txt")
+    return image.with_suffix(".txt")
+
+
+def _record(img: Path, image_id: int, names: list[str], issues: Issues) -> DetectionRecord | None:
+    if not img.is_file():
+        issues.bad("missing_image", f"image file not found: {img}")
+        return None
+    w, h = image_size(img)
+    rec = DetectionRecord(img, w, h, image_id, [], img.name)
+    txt = label_path(img)
+    if not txt.is_file():
+        return rec
+    for lineno, line in enumerate(txt.read_text(encoding="utf-8").splitlines(), start=1):
+        where = f"{txt}:{lineno}"
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            cls_f, *vals = (float(v) for v in parts)
+        except ValueError:
+            issues.bad("malformed_file", f"{where}: not numbers: {line.strip()[:60]!r}")
+            continue
+        if not cls_f.is_integer() or not (
+            len(vals) == 4 or (len(vals) >= 6 and len(vals) % 2 == 0)
+        ):
+            issues.bad(
+                "malformed_file",
+                f"{where}: expected 'class cx cy w h' or 'class x1 y1 x2 y2 x3 y3 ...', "
+                f"got {line.strip()[:60]!r}",
+            )
+            continue
+        bad = [v for v in vals if not 0.0 <= v <= 1.0]
+        if bad:
+            issues.bad(
+                "out_of_range",
+                f"{where}: value {bad[0]:g} outside [0, 1] (YOLO values are normalised)",
+            )
+            continue
+        cls = int(cls_f)
+        if not 0 <= cls < len(names):
+            issues.bad(
+                "unknown_category",
+                f"{where}: class {cls} but only {len(names)} names (0..{len(names) - 1})",
+            )
+            continue
+        if len(vals) == 4:
+            cx, cy, bw, bh = vals
+            box = ((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h)
+        else:
+            xs, ys = vals[0::2], vals[1::2]
+            box = (min(xs) * w, min(ys) * h, max(xs) * w, max(ys) * h)
+        box = check_box(box, w, h, where, issues)
+        if box is not None:
+            rec.objects.append(ObjectAnn(box, cls + 1))
+    return rec
+
+
+def write_yolo(
+    dst: Path, splits: dict[str, list[DetectionRecord]], class_names: list[str]
+) -> list[Path]:
+    """Write ``images/<split>/``, ``labels/<split>/``, ``data.yaml`` and ``classes.txt``.
+
+    Crowd regions and VOC ``difficult`` objects are left out: YOLO has no way to mark a region
+    "ignore" (Ultralytics' own VOC conversion drops difficult objects too).
+    """
+    written = []
+    for split, records in splits.items():
+        sub = "" if split == ALL else split
+        img_dir, lbl_dir = dst / "images" / sub, dst / "labels" / sub
+        img_dir.mkdir(parents=True, exist_ok=True)
+        lbl_dir.mkdir(parents=True, exist_ok=True)
+        for r, name in zip(records, copy_images(records, img_dir), strict=True):
+            lines = []
+            for o in r.objects:
+                if o.iscrowd or o.difficult:
+                    continue
+                x1, y1, x2, y2 = o.box
+                cx, cy = (x1 + x2) / 2 / r.width, (y1 + y2) / 2 / r.height
+                bw, bh = (x2 - x1) / r.width, (y2 - y1) / r.height
+                lines.append(f"{o.label - 1} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
+            txt = lbl_dir / f"{Path(name).stem}.txt"
+            atomic_write_text(txt, "".join(line + "\n" for line in lines))
+            written.append(txt)
+    atomic_write_text(dst / "classes.txt", "".join(n + "\n" for n in class_names))
+    if ALL not in splits:
+        spec = {s: f"images/{s}" for s in splits}
+        spec["nc"] = len(class_names)
+        spec["names"] = list(class_names)
+        atomic_write_text(dst / "data.yaml", yaml.safe_dump(spec, sort_keys=False))
+    return written

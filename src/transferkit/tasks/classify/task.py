@@ -1,0 +1,163 @@
+"""Image classification: a pooled backbone embedding into a linear or MLP head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+import torchmetrics.functional as MF
+from torch import nn
+
+from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.core.errors import ConfigError
+from transferkit.tasks.base import DataSplits
+from transferkit.transfer.model import TransferModel
+from transferkit.zoo.backbone import Backbone, DataConfig
+
+HEADS = ("linear", "mlp")
+
+
+class ClassifierNet(nn.Module):
+    """``head(backbone.forward_pooled(x))``."""
+
+    def __init__(self, backbone: Backbone, head: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone.forward_pooled(x))
+
+
+def make_head(in_features: int, num_classes: int, model: ModelSettings) -> nn.Module:
+    """A linear head, or an MLP (hidden size and dropout from ``model``)."""
+    if model.head == "linear":
+        return nn.Sequential(nn.Dropout(model.head_dropout), nn.Linear(in_features, num_classes))
+    if model.head == "mlp":
+        return nn.Sequential(
+            nn.Linear(in_features, model.head_hidden),
+            nn.GELU(),
+            nn.Dropout(model.head_dropout),
+            nn.Linear(model.head_hidden, num_classes),
+        )
+    raise ConfigError(
+        f"unknown classification head {model.head!r}", hint="use --head linear or mlp"
+    )
+
+
+class ClassificationMetrics:
+    """Accumulates logits and targets; computes torchmetrics' multiclass metrics at the end."""
+
+    def __init__(self, class_names: list[str]):
+        self.class_names = list(class_names)
+        self.reset()
+
+    def reset(self) -> None:
+        self._probs: list[torch.Tensor] = []
+        self._targets: list[torch.Tensor] = []
+
+    def update(self, outputs: torch.Tensor, batch: Any) -> None:
+        self._probs.append(outputs.detach().float().softmax(dim=1).cpu())
+        self._targets.append(batch[1].detach().cpu())
+
+    def compute(self) -> dict[str, Any]:
+        """Flat keys: accuracy, top5_accuracy (≥ 5 classes), macro_f1, per_class, confusion."""
+        if not self._probs:
+            return {}
+        probs, target = torch.cat(self._probs), torch.cat(self._targets)
+        return classification_metrics(probs, target, self.class_names)
+
+
+def classification_metrics(
+    probs: torch.Tensor, target: torch.Tensor, class_names: list[str]
+) -> dict[str, Any]:
+    """Metrics of class probabilities ``probs`` (N, C) against integer ``target`` (N,)."""
+    c = len(class_names)
+    kw = {"task": "multiclass", "num_classes": c}
+    out: dict[str, Any] = {
+        "accuracy": MF.accuracy(probs, target, average="micro", **kw).item(),
+        "macro_f1": MF.f1_score(probs, target, average="macro", **kw).item(),
+        "num_samples": int(target.numel()),
+    }
+    if c >= 5:
+        out["top5_accuracy"] = MF.accuracy(probs, target, top_k=5, average="micro", **kw).item()
+    precision = MF.precision(probs, target, average="none", **kw)
+    recall = MF.recall(probs, target, average="none", **kw)
+    f1 = MF.f1_score(probs, target, average="none", **kw)
+    support = torch.bincount(target, minlength=c)
+    out["per_class"] = {
+        name: {
+            "precision": precision[i].item(),
+            "recall": recall[i].item(),
+            "f1": f1[i].item(),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(class_names)
+    }
+    out["confusion_matrix"] = MF.confusion_matrix(probs, target, **kw).tolist()
+    return out
+
+
+class ClassifyTask:
+    """The classification task object (see ``tasks.base.Task``)."""
+
+    name = "classify"
+    monitor = "accuracy"
+
+    def build_model(
+        self, backbone: Backbone, num_classes: int, model: ModelSettings
+    ) -> TransferModel:
+        head = make_head(backbone.num_features, num_classes, model)
+        net = ClassifierNet(backbone, head)
+        return TransferModel(net, "backbone", {"head": "head"}, task=self.name)
+
+    def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
+        from transferkit.data.datasets.classification import load_classification_data
+        from transferkit.data.transforms import eval_transform, train_transform
+
+        d = cfg.data
+        return load_classification_data(
+            d.path,
+            format=d.format,
+            val_fraction=d.val_fraction,
+            test_fraction=d.test_fraction,
+            seed=d.split_seed,
+            on_bad_image=d.on_bad_image,
+            train_transform=train_transform(data_config, d.img_size),
+            eval_transform=eval_transform(data_config, d.img_size),
+        )
+
+    def collate(self, samples: list[Any]) -> Any:
+        return torch.utils.data.default_collate(samples)
+
+    def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
+        images, target = batch
+        return F.cross_entropy(model(images), target)
+
+    def evaluation_step(self, model: TransferModel, batch: Any, metrics) -> torch.Tensor:
+        images, target = batch
+        logits = model(images)
+        metrics.update(logits, batch)
+        return F.cross_entropy(logits.float(), target)
+
+    def make_metrics(self, class_names: list[str]) -> ClassificationMetrics:
+        return ClassificationMetrics(class_names)
+
+    def predict_paths(self, run, paths, options: dict) -> list[dict]:
+        from transferkit.tasks.classify.predict import predict_paths
+
+        return predict_paths(run, paths, options)
+
+    def write_predictions(self, predictions: list[dict], out) -> Any:
+        from transferkit.tasks.classify.predict import write_predictions
+
+        return write_predictions(predictions, out)
+
+    def demo(self, out_dir, quiet: bool = False) -> list[dict]:
+        from transferkit.tasks.classify.demo import run_demo
+
+        return run_demo(out_dir, quiet=quiet)
+
+
+TASK = ClassifyTask()

@@ -1,0 +1,312 @@
+"""Object detection by transfer: COCO / VOC / YOLO data, torchvision detectors, COCO mAP.
+
+A sample is ``(image, target)``: a float ``tv_tensors.Image`` in [0, 1] and a dict with
+``boxes`` (``tv_tensors.BoundingBoxes``, XYXY pixels of the transformed image), ``labels`` (int64,
+1-based) and ``image_id``. Validation targets also carry what COCO evaluation needs in the
+original image's coordinates: ``orig_boxes``, ``orig_size`` (h, w), ``iscrowd`` and ``area``.
+
+Image size: the shorter side is ``data.img_size`` (default 512), the longer one at most 1333/800
+of it. Training jitters the shorter side between 0.8x and 1.2x (scale jitter), flips
+horizontally and distorts colours; transforms.v2 moves the boxes with the image. Predictions are
+mapped back to the original image before they are scored or written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
+
+from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.records import (
+    DetectionRecord,
+    assign_splits,
+    read_source,
+    split_summary,
+)
+from transferkit.data.images import load_image_rgb
+from transferkit.core.errors import DatasetError
+from transferkit.tasks.base import DataSplits
+from transferkit.tasks.common.coco_eval import evaluate_coco
+from transferkit.tasks.common.detectors import (
+    build_detector,
+    collate_detection,
+    default_max_size,
+    loss_mode,
+)
+from transferkit.transfer.model import TransferModel
+from transferkit.zoo.backbone import Backbone, DataConfig
+
+DEFAULT_IMG_SIZE = 512
+JITTER = (0.8, 0.9, 1.0, 1.1, 1.2)
+
+
+def image_size_of(cfg: RunConfig) -> int:
+    """Shorter image side the detector sees for a run configuration."""
+    return int(cfg.data.img_size or DEFAULT_IMG_SIZE)
+
+
+def train_transform(img_size: int) -> v2.Transform:
+    """Flip, photometric distortion, scale jitter of the shorter side; boxes follow the image."""
+    return v2.Compose(
+        [
+            v2.RandomHorizontalFlip(0.5),
+            v2.RandomPhotometricDistort(p=0.5),
+            v2.RandomShortestSize(
+                [round(img_size * f) for f in JITTER], default_max_size(img_size)
+            ),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.ClampBoundingBoxes(),
+            v2.SanitizeBoundingBoxes(min_size=1.0),
+        ]
+    )
+
+
+def eval_transform(img_size: int) -> v2.Transform:
+    """Resize the shorter side to ``img_size`` (longer side capped), scale to [0, 1]."""
+    return v2.Compose(
+        [
+            v2.Resize(img_size, max_size=default_max_size(img_size), antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+        ]
+    )
+
+
+class DetectionDataset(Dataset):
+    """Records to ``(image, target)`` samples (see the module documentation)."""
+
+    def __init__(self, records: list[DetectionRecord], transform: v2.Transform, train: bool):
+        self.records = list(records)
+        self.transform = transform
+        self.train = train
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int):
+        r = self.records[i]
+        pil = load_image_rgb(r.path)
+        if pil.size != (r.width, r.height):
+            raise DatasetError(
+                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
+                f"{r.width}x{r.height}",
+                hint="re-export the annotations for these images (boxes would be misplaced)",
+            )
+        image = tv_tensors.Image(TF.pil_to_tensor(pil))
+        keep = [o for o in r.objects if not (self.train and o.iscrowd)]
+        boxes = torch.tensor([o.box for o in keep], dtype=torch.float32).reshape(-1, 4)
+        target: dict[str, Any] = {
+            "boxes": tv_tensors.BoundingBoxes(
+                boxes, format="XYXY", canvas_size=(r.height, r.width)
+            ),
+            "labels": torch.tensor([o.label for o in keep], dtype=torch.int64),
+        }
+        image, target = self.transform(image, target)
+        target["image_id"] = r.image_id
+        if not self.train:
+            target["orig_boxes"] = boxes
+            target["orig_size"] = torch.tensor([r.height, r.width])
+            target["iscrowd"] = torch.tensor([o.iscrowd or o.difficult for o in keep])
+            areas = [o.area if o.area is not None else o.box_area for o in keep]
+            target["area"] = torch.tensor(areas, dtype=torch.float32)
+        return image, target
+
+
+class DetectionMetrics:
+    """Collects ground truth and detections in original image coordinates; COCO mAP at the end."""
+
+    def __init__(self, class_names: list[str]):
+        self.class_names = list(class_names)
+        self.reset()
+
+    def reset(self) -> None:
+        self.images: list[dict] = []
+        self.annotations: list[dict] = []
+        self.results: list[dict] = []
+
+    def update(self, outputs: list[dict[str, torch.Tensor]], batch: Any) -> None:
+        """Add one batch: ``outputs`` are detections already mapped to the original images."""
+        _, targets = batch
+        for pred, t in zip(outputs, targets, strict=True):
+            image_id = int(t["image_id"])
+            h, w = (int(v) for v in t["orig_size"])
+            self.images.append({"id": image_id, "width": w, "height": h})
+            for box, label, crowd, area in zip(
+                t["orig_boxes"].tolist(),
+                t["labels"].tolist(),
+                t["iscrowd"].tolist(),
+                t["area"].tolist(),
+                strict=True,
+            ):
+                x1, y1, x2, y2 = box
+                self.annotations.append(
+                    {
+                        "id": len(self.annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": int(label),
+                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                        "area": float(area),
+                        "iscrowd": int(crowd),
+                    }
+                )
+            self.results += detections_to_results(pred, image_id)
+
+    def compute(self) -> dict[str, Any]:
+        """COCO keys (``map``, ``map_50`` …, ``map_per_class``) over everything seen."""
+        gt = {
+            "images": self.images,
+            "annotations": self.annotations,
+            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
+        }
+        return evaluate_coco(gt, self.results, "bbox")
+
+
+def detections_to_results(
+    pred: dict[str, torch.Tensor], image_id: int, category_ids: list[int] | None = None
+) -> list[dict]:
+    """COCO results entries for one image's detections (labels mapped through ``category_ids``)."""
+    out = []
+    boxes = pred["boxes"].detach().float().cpu().tolist()
+    for box, label, score in zip(
+        boxes, pred["labels"].tolist(), pred["scores"].tolist(), strict=True
+    ):
+        x1, y1, x2, y2 = box
+        cat = category_ids[label - 1] if category_ids else int(label)
+        out.append(
+            {
+                "image_id": image_id,
+                "category_id": cat,
+                "bbox": [round(v, 3) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "score": round(float(score), 5),
+            }
+        )
+    return out
+
+
+def to_original(pred: dict[str, torch.Tensor], image_hw, orig_hw) -> dict[str, torch.Tensor]:
+    """Scale a prediction's boxes from the model's input size back to the original image."""
+    (h, w), (oh, ow) = image_hw, orig_hw
+    scale = torch.tensor([ow / w, oh / h, ow / w, oh / h], device=pred["boxes"].device)
+    boxes = pred["boxes"] * scale
+    boxes[:, 0::2] = boxes[:, 0::2].clamp(0, ow)
+    boxes[:, 1::2] = boxes[:, 1::2].clamp(0, oh)
+    return {**pred, "boxes": boxes}
+
+
+class DetectTask:
+    """The detection task object (see ``tasks.base.Task``)."""
+
+    name = "detect"
+    monitor = "map"
+
+    def build_model(
+        self, backbone: Backbone, num_classes: int, model: ModelSettings
+    ) -> TransferModel:
+        """A torchvision detector (``model.detector``) with an FPN on ``backbone``."""
+        pretrained, coco = model.weights != "none", model.weights == "coco"
+        net = build_detector(
+            backbone, num_classes, model.detector, freeze_norm_stats=pretrained, coco_layout=coco
+        )
+        if coco:
+            from transferkit.tasks.detect.weights import load_coco_detector
+
+            load_coco_detector(net, model.detector, model.backbone)
+        return net
+
+    def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
+        """Read ``cfg.data`` (COCO, VOC or YOLO), split it, and attach the transforms."""
+        d = cfg.data
+        source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
+        splits = assign_splits(source, d.val_fraction, d.test_fraction, d.split_seed)
+        size = image_size_of(cfg)
+        test = splits["test"]
+        counts = dict(source.issues.counts)
+        if counts and not cfg.train.quiet:  # never silent: say what was skipped or repaired
+            said = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
+            print(f"data: annotations skipped or repaired ({said}); examples in data.json")
+        summary = {
+            "format": source.format,
+            "skipped": sum(v for k, v in counts.items() if k != "clipped_box"),
+            "clipped_boxes": counts.get("clipped_box", 0),
+            "category_ids": source.category_ids,
+            "img_size": size,
+            "splits": split_summary(splits, source.class_names),
+            "annotation_issues": source.issues.summary(),
+        }
+        return DataSplits(
+            train=DetectionDataset(splits["train"], train_transform(size), train=True),
+            val=DetectionDataset(splits["val"], eval_transform(size), train=False),
+            test=DetectionDataset(test, eval_transform(size), train=False) if test else None,
+            class_names=source.class_names,
+            summary=summary,
+        )
+
+    def collate(self, samples: list[Any]) -> tuple[list[torch.Tensor], list[dict]]:
+        return collate_detection(samples)
+
+    def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
+        """Sum of the detector's losses (classification, box regression, objectness …)."""
+        images, targets = batch
+        losses = model(images, [_fit_target(t) for t in targets])
+        return sum(losses.values())
+
+    def evaluation_step(self, model: TransferModel, batch: Any, metrics) -> torch.Tensor:
+        """Predictions (eval mode) into ``metrics``, and the validation loss (state untouched)."""
+        images, targets = batch
+        with torch.no_grad():
+            # One image at a time: a batch pads its images to a common size, and the padding would
+            # make an image's detections depend on its batch mates (and so on the batch size).
+            preds = [model([img])[0] for img in images]
+            preds = [
+                to_original(p, img.shape[-2:], t["orig_size"].tolist())
+                for p, img, t in zip(preds, images, targets, strict=True)
+            ]
+            metrics.update(preds, batch)
+            with loss_mode(model):
+                losses = model(images, [_fit_target(t) for t in targets])
+        return sum(losses.values())
+
+    def make_metrics(self, class_names: list[str]) -> DetectionMetrics:
+        """A fresh COCO mAP accumulator."""
+        return DetectionMetrics(class_names)
+
+    # Optional hooks (see tasks.base): implemented in detect_predict / detect_demo.
+    def predict_paths(self, run, paths: list[Path], options: dict) -> list[dict]:
+        """Detections for image files or folders (COCO-style records, one per image)."""
+        from transferkit.tasks.detect.predict import predict_paths
+
+        return predict_paths(run, paths, options)
+
+    def write_predictions(self, predictions: list[dict], out: Path) -> Path:
+        """A COCO results JSON for ``predictions``."""
+        from transferkit.tasks.detect.predict import write_predictions
+
+        return write_predictions(predictions, out)
+
+    def evaluate_predictions(self, data_path: Path, predictions: Path, options: dict) -> dict:
+        """COCO mAP of a results JSON made by any tool against the annotations at ``data_path``."""
+        from transferkit.tasks.detect.predict import evaluate_predictions
+
+        return evaluate_predictions(data_path, predictions, options)
+
+    def demo(self, out_dir: Path, quiet: bool = False) -> list[dict]:
+        """Train on the generated scenes: pretrained vs random-init backbone."""
+        from transferkit.tasks.detect.demo import run_demo
+
+        return run_demo(out_dir, quiet=quiet)
+
+
+def _fit_target(t: dict) -> dict[str, torch.Tensor]:
+    """What the detector trains on: boxes and labels, without crowd regions."""
+    if "iscrowd" in t and t["iscrowd"].any():
+        keep = ~t["iscrowd"].bool()
+        return {"boxes": t["boxes"][keep], "labels": t["labels"][keep]}
+    return {"boxes": t["boxes"], "labels": t["labels"]}
+
+
+TASK = DetectTask()

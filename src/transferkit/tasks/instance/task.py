@@ -1,0 +1,347 @@
+"""Instance segmentation by transfer: torchvision Mask R-CNN on any zoo backbone + FPN.
+
+Data is read by the detection readers (COCO polygons and RLE, kept as given; crowd regions
+respected) and every object's ``segmentation`` is checked up front: a polygon with fewer than
+3 points or an RLE whose size disagrees with the image fails with the file and annotation named,
+or is skipped and counted under ``on_bad_image="skip"``. A sample is the detection sample plus
+``masks`` (``tv_tensors.Mask``, one per object), so flips and scale jitter move masks with boxes.
+
+The model shares the detection task's pieces (:mod:`transferkit.tasks.common.detectors`): the FPN over
+the backbone's features, a transform that only normalises and pads, frozen BatchNorm statistics
+for pretrained backbones, and :func:`loss_mode` so validation loss and predictions are both
+computed without moving any statistics. New parts: ``fpn``, ``rpn``, ``roi_heads`` (box and mask
+heads), so strategies act on the backbone stages as for the other tasks.
+
+Metrics are COCO's, by the shared :func:`evaluate_coco`: mask AP (``mask_map``, ``mask_map_50``
+…, from ``segm``) and box AP (``map``, ``map_50`` …), in original image coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+from torchvision.ops import MultiScaleRoIAlign
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
+
+from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.records import DetectionRecord, Issues
+from transferkit.data.images import load_image_rgb
+from transferkit.data.masks import check_segmentation, mask_to_rle, segmentation_to_mask
+from transferkit.core.errors import DatasetError
+from transferkit.tasks.base import DataSplits
+from transferkit.tasks.common.coco_eval import evaluate_coco
+from transferkit.tasks.common.detectors import (
+    KeepSizeTransform,
+    PyramidBackbone,
+    collate_detection,
+    loss_mode,
+)
+from transferkit.transfer.model import TransferModel
+from transferkit.zoo.backbone import Backbone, DataConfig
+
+MASK_THRESHOLD = 0.5  # Mask R-CNN's mask probabilities become binary masks at this level
+# Heads sized for small transfer sets and CPUs: torchvision's defaults (a 1024-wide box head,
+# 512 sampled RoIs and four 256-channel mask convs) cost over 10x more per image and have more
+# new parameters than a few hundred labelled objects can fit.
+BOX_HEAD = 512
+ROIS_PER_IMAGE = 64
+MASK_CHANNELS = 64
+PROPOSALS_TEST = 300  # proposals kept for evaluation (torchvision: 1000); still 3x max detections
+
+
+def build_mask_rcnn(
+    backbone: Backbone, num_classes: int, freeze_norm_stats: bool = True
+) -> TransferModel:
+    """Mask R-CNN on ``backbone`` (its last four levels + FPN) for ``num_classes`` classes."""
+    n = len(backbone.feature_info)
+    levels = list(range(max(0, n - 4), n))
+    body = PyramidBackbone(backbone, levels, "pool", freeze_norm_stats)
+    strides = body.strides
+    # Two anchor sizes per level (4x and 8x its stride) so small objects such as cells get anchors.
+    anchors = AnchorGenerator(
+        tuple((4 * s, 8 * s) for s in strides), ((0.5, 1.0, 2.0),) * len(strides)
+    )
+    names = [str(k) for k in range(len(levels))]
+    mean, std = list(backbone.data_config.mean), list(backbone.data_config.std)
+    mask_predictor = MaskRCNNPredictor(MASK_CHANNELS, MASK_CHANNELS, num_classes + 1)
+    # torchvision initialises the mask logits with std sqrt(2 / fan_out); with few classes that is
+    # ~1 and the first mask loss is in the tens. Detectron2's std of 0.001 starts it at log(2).
+    nn.init.normal_(mask_predictor.mask_fcn_logits.weight, std=0.001)
+    nn.init.zeros_(mask_predictor.mask_fcn_logits.bias)
+    net = MaskRCNN(
+        body,
+        num_classes=None,
+        rpn_anchor_generator=anchors,
+        rpn_post_nms_top_n_test=PROPOSALS_TEST,
+        box_roi_pool=MultiScaleRoIAlign(names, output_size=7, sampling_ratio=2),
+        box_head=TwoMLPHead(body.out_channels * 7 * 7, BOX_HEAD),
+        box_predictor=FastRCNNPredictor(BOX_HEAD, num_classes + 1),
+        box_batch_size_per_image=ROIS_PER_IMAGE,
+        mask_roi_pool=MultiScaleRoIAlign(names, output_size=14, sampling_ratio=2),
+        mask_head=MaskRCNNHeads(body.out_channels, (MASK_CHANNELS,) * 4, dilation=1),
+        mask_predictor=mask_predictor,
+        image_mean=mean,
+        image_std=std,
+    )
+    divisor = max(32, backbone.feature_info[levels[-1]].stride)
+    net.transform = KeepSizeTransform(800, 1333, mean, std, size_divisible=divisor)
+    parts = {"fpn": "backbone.fpn", "rpn": "rpn", "roi_heads": "roi_heads"}
+    return TransferModel(net, "backbone.body", parts, task="instance")
+
+
+def check_records(records: list[DetectionRecord], issues: Issues) -> list[DetectionRecord]:
+    """Drop (counted) or refuse objects without a usable segmentation; returns the records."""
+    for r in records:
+        kept = []
+        for i, o in enumerate(r.objects):
+            where = f"{r.file_name or r.path.name} (image id {r.image_id}), object {i + 1}"
+            if o.segmentation is None:
+                if not o.iscrowd:
+                    issues.bad("no_segmentation", f"{where} has no segmentation (polygon or RLE)")
+                continue
+            try:
+                check_segmentation(o.segmentation, r.height, r.width, where)
+            except DatasetError as e:
+                issues.bad("bad_segmentation", e.message)
+                continue
+            kept.append(o)
+        r.objects = kept
+    return records
+
+
+class InstanceDataset(Dataset):
+    """Records to ``(image, target)``: detection targets plus ``masks`` (and originals for eval)."""
+
+    def __init__(self, records: list[DetectionRecord], transform: v2.Transform, train: bool):
+        self.records = list(records)
+        self.transform = transform
+        self.train = train
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int):
+        r = self.records[i]
+        pil = load_image_rgb(r.path)
+        if pil.size != (r.width, r.height):
+            raise DatasetError(
+                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
+                f"{r.width}x{r.height}",
+                hint="re-export the annotations for these images (masks would be misplaced)",
+            )
+        keep = [o for o in r.objects if not (self.train and o.iscrowd)]
+        where = f"{r.file_name or r.path.name}"
+        masks = torch.zeros((len(keep), r.height, r.width), dtype=torch.uint8)
+        for k, o in enumerate(keep):
+            masks[k] = torch.from_numpy(
+                segmentation_to_mask(o.segmentation, r.height, r.width, where)
+            )
+        boxes = torch.tensor([o.box for o in keep], dtype=torch.float32).reshape(-1, 4)
+        target: dict[str, Any] = {
+            "boxes": tv_tensors.BoundingBoxes(
+                boxes, format="XYXY", canvas_size=(r.height, r.width)
+            ),
+            "labels": torch.tensor([o.label for o in keep], dtype=torch.int64),
+            "masks": tv_tensors.Mask(masks),
+        }
+        if not self.train:  # evaluation transforms drop no boxes, so per-object flags stay aligned
+            target["iscrowd"] = torch.tensor([bool(o.iscrowd) for o in keep])
+        image, target = self.transform(tv_tensors.Image(TF.pil_to_tensor(pil)), target)
+        target["image_id"] = r.image_id
+        if not self.train:
+            target["orig_size"] = torch.tensor([r.height, r.width])
+            target["gt"] = [
+                {
+                    "bbox": [o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]],
+                    "category_id": o.label,
+                    "iscrowd": int(o.iscrowd),
+                    "segmentation": o.segmentation,
+                    # COCO's area ranges (small / medium / large) use the mask area for segm.
+                    "area": o.area if o.area is not None else float(masks[k].sum()),
+                }
+                for k, o in enumerate(keep)
+            ]
+        return image, target
+
+
+def to_original(pred: dict[str, torch.Tensor], image_hw, orig_hw) -> dict[str, torch.Tensor]:
+    """Boxes and binary masks of a prediction mapped from the model input to the original image."""
+    from transferkit.tasks.detect.task import to_original as boxes_to_original
+
+    out = boxes_to_original(pred, image_hw, orig_hw)
+    probs = pred["masks"].float()
+    if probs.numel() and tuple(probs.shape[-2:]) != tuple(orig_hw):
+        probs = F.interpolate(
+            probs, size=tuple(int(v) for v in orig_hw), mode="bilinear", align_corners=False
+        )
+    out["masks"] = (
+        probs[:, 0] > MASK_THRESHOLD if probs.numel() else probs.reshape(0, *orig_hw).bool()
+    )
+    return out
+
+
+def instances_to_results(
+    pred: dict[str, torch.Tensor], image_id: int, category_ids=None
+) -> list[dict]:
+    """COCO results (``bbox`` and RLE ``segmentation``) of one image's mapped prediction."""
+    out = []
+    masks = pred["masks"].cpu().numpy()
+    boxes = pred["boxes"].detach().float().cpu().tolist()
+    for k, (box, label, score) in enumerate(
+        zip(boxes, pred["labels"].tolist(), pred["scores"].tolist(), strict=True)
+    ):
+        x1, y1, x2, y2 = box
+        out.append(
+            {
+                "image_id": image_id,
+                "category_id": category_ids[label - 1] if category_ids else int(label),
+                "bbox": [round(v, 3) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "segmentation": mask_to_rle(masks[k]),
+                "score": round(float(score), 5),
+            }
+        )
+    return out
+
+
+class InstanceMetrics:
+    """Ground truth and predictions in original coordinates; COCO ``segm`` and ``bbox`` AP."""
+
+    def __init__(self, class_names: list[str]):
+        self.class_names = list(class_names)
+        self.reset()
+
+    def reset(self) -> None:
+        self.images: list[dict] = []
+        self.annotations: list[dict] = []
+        self.results: list[dict] = []
+
+    def update(self, outputs: list[dict[str, torch.Tensor]], batch: Any) -> None:
+        """Add one batch of predictions already mapped to the original images."""
+        for pred, t in zip(outputs, batch[1], strict=True):
+            image_id = int(t["image_id"])
+            h, w = (int(v) for v in t["orig_size"])
+            self.images.append({"id": image_id, "width": w, "height": h})
+            for ann in t["gt"]:
+                self.annotations.append(
+                    {"id": len(self.annotations) + 1, "image_id": image_id, **ann}
+                )
+            self.results += instances_to_results(pred, image_id)
+
+    def compute(self) -> dict[str, Any]:
+        """``mask_map``, ``mask_map_50`` … (segm) and ``map``, ``map_50`` … (bbox)."""
+        gt = {
+            "images": self.images,
+            "annotations": self.annotations,
+            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
+        }
+        boxes = [{k: v for k, v in r.items() if k != "segmentation"} for r in self.results]
+        return {
+            **evaluate_coco(gt, self.results, "segm", prefix="mask_"),
+            **evaluate_coco(gt, boxes, "bbox"),
+        }
+
+
+def _fit_target(t: dict) -> dict[str, torch.Tensor]:
+    """What Mask R-CNN trains on: boxes, labels and masks, without crowd regions."""
+    keep = ~t["iscrowd"].bool() if "iscrowd" in t else slice(None)
+    return {"boxes": t["boxes"][keep], "labels": t["labels"][keep], "masks": t["masks"][keep]}
+
+
+class InstanceTask:
+    """The instance segmentation task object (see ``tasks.base.Task``)."""
+
+    name = "instance"
+    monitor = "mask_map"
+
+    def build_model(
+        self, backbone: Backbone, num_classes: int, model: ModelSettings
+    ) -> TransferModel:
+        """Mask R-CNN with an FPN on ``backbone``; BatchNorm statistics fixed when pretrained."""
+        return build_mask_rcnn(backbone, num_classes, freeze_norm_stats=model.weights != "none")
+
+    def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
+        """Read ``cfg.data`` (COCO with polygons / RLE), check the masks, split, add transforms."""
+        from transferkit.data.records import assign_splits, read_source, split_summary
+        from transferkit.tasks.detect.task import eval_transform, image_size_of, train_transform
+
+        d = cfg.data
+        source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
+        for records in source.splits.values():
+            check_records(records, source.issues)
+        splits = assign_splits(source, d.val_fraction, d.test_fraction, d.split_seed)
+        size = image_size_of(cfg)
+        test = splits["test"]
+        summary = {
+            "format": source.format,
+            "category_ids": source.category_ids,
+            "img_size": size,
+            "splits": split_summary(splits, source.class_names),
+            "annotation_issues": source.issues.summary(),
+        }
+        return DataSplits(
+            train=InstanceDataset(splits["train"], train_transform(size), train=True),
+            val=InstanceDataset(splits["val"], eval_transform(size), train=False),
+            test=InstanceDataset(test, eval_transform(size), train=False) if test else None,
+            class_names=source.class_names,
+            summary=summary,
+        )
+
+    def collate(self, samples: list[Any]) -> tuple[list[torch.Tensor], list[dict]]:
+        return collate_detection(samples)
+
+    def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
+        """Sum of Mask R-CNN's losses (objectness, RPN boxes, classes, boxes, masks)."""
+        images, targets = batch
+        return sum(model(images, [_fit_target(t) for t in targets]).values())
+
+    def evaluation_step(
+        self, model: TransferModel, batch: Any, metrics: InstanceMetrics
+    ) -> torch.Tensor:
+        """Predictions (eval mode) into ``metrics``, and the validation loss (state untouched)."""
+        images, targets = batch
+        with torch.no_grad():
+            preds = model(images)
+            preds = [
+                to_original(p, img.shape[-2:], t["orig_size"].tolist())
+                for p, img, t in zip(preds, images, targets, strict=True)
+            ]
+            metrics.update(preds, batch)
+            with loss_mode(model):
+                losses = model(images, [_fit_target(t) for t in targets])
+        return sum(losses.values())
+
+    def make_metrics(self, class_names: list[str]) -> InstanceMetrics:
+        return InstanceMetrics(class_names)
+
+    def predict_paths(self, run, paths, options: dict) -> list[dict]:
+        from transferkit.tasks.instance.predict import predict_paths
+
+        return predict_paths(run, paths, options)
+
+    def write_predictions(self, predictions: list[dict], out) -> Any:
+        from transferkit.tasks.instance.predict import write_predictions
+
+        return write_predictions(predictions, out)
+
+    def evaluate_predictions(self, data_path, predictions, options: dict) -> dict:
+        from transferkit.tasks.instance.predict import evaluate_predictions
+
+        return evaluate_predictions(data_path, predictions, options)
+
+    def demo(self, out_dir, quiet: bool = False) -> list[dict]:
+        from transferkit.tasks.segment.demo import run_instance_demo
+
+        return run_instance_demo(out_dir, quiet=quiet)
+
+
+TASK = InstanceTask()

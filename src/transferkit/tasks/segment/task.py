@@ -1,0 +1,217 @@
+"""Semantic segmentation by transfer: a decoder on the backbone's features, one class per pixel.
+
+The model is ``SegmentationNet`` (:mod:`transferkit.tasks.segment.decoders`): backbone -> FPN / U-Net /
+DeepLabV3 decoder -> 1x1 classifier, wrapped in a :class:`TransferModel` whose new parts are the
+decoder and the classifier, so strategies act on the backbone stages exactly as for
+classification. The loss is cross-entropy that skips ``ignore_index`` pixels, plus
+``dice_weight`` times a soft Dice loss when asked.
+
+Metrics (torchmetrics, ``ignore_index`` honoured): ``miou`` (mean over classes present in the
+ground truth or the prediction, the VOC / mmseg convention), ``pixel_accuracy``, ``dice`` (mean
+per-class F1 over the same classes), and ``per_class_iou`` / ``per_class_dice``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassF1Score,
+    MulticlassJaccardIndex,
+)
+
+from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.core.errors import ConfigError
+from transferkit.tasks.base import DataSplits
+from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
+from transferkit.transfer.model import TransferModel
+from transferkit.zoo.backbone import Backbone, DataConfig
+
+DEFAULT_HEAD = "fpn"
+# ``linear`` is the run config's default head (it is the classification default); a segment run
+# given no --head gets the FPN decoder.
+_CLASSIFY_DEFAULT_HEAD = ModelSettings().head
+
+
+def resolve_head(model: ModelSettings) -> str:
+    """The decoder name for ``model.head`` (``fpn`` when the config keeps its default)."""
+    return DEFAULT_HEAD if model.head == _CLASSIFY_DEFAULT_HEAD else model.head
+
+
+def build_segmenter(
+    backbone: Backbone, num_classes: int, head: str = DEFAULT_HEAD
+) -> TransferModel:
+    """``backbone`` + decoder ``head`` (fpn | unet | deeplabv3) + 1x1 classifier."""
+    net = SegmentationNet(backbone, build_decoder(head, backbone.feature_info), num_classes)
+    return TransferModel(net, "backbone", {"decoder": "decoder", "head": "head"}, task="segment")
+
+
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    """Soft Dice loss, averaged over classes, on the pixels that are not ``ignore_index``."""
+    valid = (target != ignore_index).unsqueeze(1)
+    probs = logits.float().softmax(dim=1) * valid
+    onehot = F.one_hot(target.clamp(0, logits.shape[1] - 1), logits.shape[1]).permute(0, 3, 1, 2)
+    onehot = onehot * valid
+    inter = (probs * onehot).sum(dim=(0, 2, 3))
+    total = probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3))
+    return 1.0 - ((2 * inter + 1.0) / (total + 1.0)).mean()
+
+
+def segmentation_loss(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255, dice_weight: float = 0.0
+) -> torch.Tensor:
+    """Cross-entropy over non-ignored pixels (+ ``dice_weight`` x Dice); 0 when all are ignored."""
+    if not (target != ignore_index).any():  # cross-entropy of zero pixels would be NaN
+        return logits.sum() * 0.0
+    loss = F.cross_entropy(logits.float(), target, ignore_index=ignore_index)
+    if dice_weight:
+        loss = loss + dice_weight * dice_loss(logits, target, ignore_index)
+    return loss
+
+
+class SemanticMetrics:
+    """Per-pixel confusion statistics via torchmetrics; ``compute`` gives flat snake_case keys."""
+
+    def __init__(self, class_names: list[str], ignore_index: int = 255):
+        self.class_names = list(class_names)
+        self.ignore_index = ignore_index
+        c = len(self.class_names)
+        kw = {"num_classes": c, "ignore_index": ignore_index, "validate_args": False}
+        self._iou = MulticlassJaccardIndex(average="none", zero_division=math.nan, **kw)
+        self._f1 = MulticlassF1Score(average="none", zero_division=math.nan, **kw)
+        self._acc = MulticlassAccuracy(average="micro", **kw)
+
+    def reset(self) -> None:
+        for m in (self._iou, self._f1, self._acc):
+            m.reset()
+
+    def update(self, outputs: torch.Tensor, batch: Any) -> None:
+        """Add a batch of logits ``(N, C, H, W)`` against the batch's masks."""
+        self.update_indices(outputs.argmax(dim=1), batch[1])
+
+    def update_indices(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        """Add predicted class indices against target masks (same shape)."""
+        preds, target = preds.detach().cpu().long(), target.detach().cpu().long()
+        for m in (self._iou, self._f1, self._acc):
+            m.update(preds, target)
+
+    def compute(self) -> dict[str, Any]:
+        """miou, pixel_accuracy, dice, per_class_iou, per_class_dice (None: class never seen)."""
+        iou, dice = self._iou.compute(), self._f1.compute()
+        present = ~torch.isnan(iou)
+        if not present.any():
+            return {}
+        return {
+            "miou": float(iou[present].mean()),
+            "pixel_accuracy": float(self._acc.compute()),
+            "dice": float(dice[present].mean()),
+            "per_class_iou": _per_class(iou, self.class_names),
+            "per_class_dice": _per_class(dice, self.class_names),
+        }
+
+
+def _per_class(values: torch.Tensor, names: list[str]) -> dict[str, float | None]:
+    return {
+        n: (None if math.isnan(v) else float(v))
+        for n, v in zip(names, values.tolist(), strict=True)
+    }
+
+
+class SegmentTask:
+    """The semantic segmentation task object (see ``tasks.base.Task``)."""
+
+    name = "segment"
+    monitor = "miou"
+
+    def __init__(self, ignore_index: int = 255, dice_weight: float = 0.0):
+        self.ignore_index = ignore_index
+        self.dice_weight = dice_weight
+
+    def build_model(
+        self, backbone: Backbone, num_classes: int, model: ModelSettings
+    ) -> TransferModel:
+        if not model.dice_weight >= 0:
+            raise ConfigError(
+                f"invalid dice_weight {model.dice_weight!r}: expected a number >= 0",
+                hint="--dice-weight 0 trains with cross-entropy only; 0.5 to 1 adds Dice",
+            )
+        self.dice_weight = float(model.dice_weight)
+        return build_segmenter(backbone, num_classes, resolve_head(model))
+
+    def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
+        from transferkit.data.datasets.segmentation import (
+            load_semantic_data,
+            segmentation_eval_transform,
+            segmentation_train_transform,
+        )
+
+        d = cfg.data
+        self.ignore_index = d.ignore_index
+        return load_semantic_data(
+            d.path,
+            format=d.format,
+            val_fraction=d.val_fraction,
+            test_fraction=d.test_fraction,
+            seed=d.split_seed,
+            on_bad_image=d.on_bad_image,
+            ignore_index=d.ignore_index,
+            train_transform=segmentation_train_transform(data_config, d.img_size, d.ignore_index),
+            eval_transform=segmentation_eval_transform(data_config),
+        )
+
+    def collate(self, samples: list[Any]) -> Any:
+        from transferkit.data.datasets.segmentation import collate_segmentation
+
+        return collate_segmentation(samples, self.ignore_index)
+
+    def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
+        images, masks = batch
+        return segmentation_loss(model(images), masks, self.ignore_index, self.dice_weight)
+
+    def evaluation_step(
+        self, model: TransferModel, batch: Any, metrics: SemanticMetrics
+    ) -> torch.Tensor:
+        images, masks = batch
+        logits = model(images)
+        metrics.update(logits, batch)
+        return segmentation_loss(logits, masks, self.ignore_index, self.dice_weight)
+
+    def make_metrics(self, class_names: list[str]) -> SemanticMetrics:
+        return SemanticMetrics(class_names, self.ignore_index)
+
+    def predict_paths(self, run, paths, options: dict) -> list[dict]:
+        from transferkit.tasks.segment.predict import predict_paths
+
+        return predict_paths(run, paths, options)
+
+    def write_predictions(self, predictions: list[dict], out) -> Any:
+        from transferkit.tasks.segment.predict import write_predictions
+
+        return write_predictions(predictions, out)
+
+    def evaluate_predictions(self, data_path, predictions, options: dict) -> dict:
+        from transferkit.tasks.segment.predict import evaluate_predictions
+
+        return evaluate_predictions(data_path, predictions, options)
+
+    def demo(self, out_dir, quiet: bool = False) -> list[dict]:
+        from transferkit.tasks.segment.demo import run_segment_demo
+
+        return run_segment_demo(out_dir, quiet=quiet)
+
+
+TASK = SegmentTask()
+
+
+__all__ = [
+    "HEADS",
+    "TASK",
+    "SegmentTask",
+    "SemanticMetrics",
+    "build_segmenter",
+    "segmentation_loss",
+]

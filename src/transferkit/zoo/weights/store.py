@@ -1,0 +1,133 @@
+"""The local weight store: ``$TRANSFERKIT_HOME/weights`` (default ``~/.cache/transferkit/weights``).
+
+``add`` checks a state dict against the architecture before keeping it, then stores it as
+safetensors next to a JSON record (sha256, original file, date, architecture); both are written
+atomically, so a crash never leaves a half-written entry that resolution would pick up.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from transferkit.core.errors import WeightsMismatchError
+from transferkit.core.fileio import atomic_write, read_json, sha256_file, write_json
+from transferkit.zoo.names import parse_backbone_name
+from transferkit.zoo.weights.spec import check_state_dict, expected_shapes, load_state_dict_file
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    """One stored set of weights."""
+
+    name: str  # canonical backbone name
+    file: str  # the stored .safetensors
+    sha256: str  # of the stored file
+    original_file: str
+    original_sha256: str
+    added: str  # ISO date-time (UTC)
+    architecture: str  # model class
+    has_source_head: bool  # whether the pretraining classifier is included
+    parameters: int  # scalars stored
+    licence: str = "unknown"
+    pretraining_data: str = "unknown"
+
+
+def home() -> Path:
+    """transferkit's data folder: ``$TRANSFERKIT_HOME`` or ``~/.cache/transferkit``."""
+    env = os.environ.get("TRANSFERKIT_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "transferkit"
+
+
+def store_dir() -> Path:
+    """The weight store folder."""
+    return home() / "weights"
+
+
+def entry_path(canonical: str) -> Path:
+    """The safetensors path an entry for ``canonical`` has (its record is the same name + .json)."""
+    return store_dir() / (canonical.replace(":", "-") + ".safetensors")
+
+
+def find(canonical: str) -> StoreEntry | None:
+    """The entry for a canonical name, or None."""
+    record = entry_path(canonical).with_suffix(".json")
+    if not record.is_file():
+        return None
+    return StoreEntry(**read_json(record))
+
+
+def list_entries() -> list[StoreEntry]:
+    """Every stored entry, sorted by name."""
+    folder = store_dir()
+    if not folder.is_dir():
+        return []
+    return sorted((StoreEntry(**read_json(p)) for p in folder.glob("*.json")), key=lambda e: e.name)
+
+
+def add(
+    name: str, file: str | Path, licence: str = "unknown", pretraining_data: str = "unknown"
+) -> StoreEntry:
+    """Check ``file`` against the architecture of backbone ``name`` and store it.
+
+    Files in a known foreign layout (the EfficientNet-PyTorch keys of the built-in EfficientNet-Lite
+    weights) are converted first. Raises :class:`WeightsMismatchError` when the keys do not fit.
+    """
+    from transferkit.zoo.weights.builtin import adapt_layout
+    from transferkit.zoo.factory import meta_model
+
+    bn = parse_backbone_name(name)
+    file = Path(file)
+    state_dict = load_state_dict_file(file)
+    arch = meta_model(bn)
+    expected = expected_shapes(arch.model)
+    state_dict = adapt_layout(bn.canonical, state_dict, list(expected))
+    check_state_dict(state_dict, expected, arch.optional, bn.canonical, file)
+    head = [k for k in state_dict if arch.head and k.startswith(arch.head)]
+    return _write(
+        StoreEntry(
+            name=bn.canonical,
+            file=str(entry_path(bn.canonical)),
+            sha256="",
+            original_file=str(file.resolve()),
+            original_sha256=sha256_file(file),
+            added=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            architecture=type(arch.model).__name__,
+            has_source_head=bool(head),
+            parameters=sum(
+                v.numel() for k, v in state_dict.items() if not k.endswith("num_batches_tracked")
+            ),
+            licence=licence,
+            pretraining_data=pretraining_data,
+        ),
+        state_dict,
+    )
+
+
+def _write(entry: StoreEntry, state_dict: dict[str, torch.Tensor]) -> StoreEntry:
+    from safetensors.torch import save_file
+
+    # safetensors refuses tensors that share memory; cloning makes each key own its data.
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    path = Path(entry.file)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"name": entry.name}))
+    entry = replace(entry, sha256=sha256_file(path))
+    write_json(path.with_suffix(".json"), asdict(entry))
+    return entry
+
+
+def load(entry: StoreEntry) -> dict[str, torch.Tensor]:
+    """The stored tensors, after checking the file still has the recorded sha256."""
+    path = Path(entry.file)
+    digest = sha256_file(path) if path.is_file() else None
+    if digest != entry.sha256:
+        raise WeightsMismatchError(
+            f"stored weights {path} are missing or changed since they were added "
+            f"(sha256 {digest} vs recorded {entry.sha256}).",
+            f"add them again with `transferkit weights add {entry.name} FILE`",
+        )
+    return load_state_dict_file(path)

@@ -27,7 +27,7 @@ from torchvision.datasets import ImageFolder
 
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.demo.fashion import materialize_fashion_mnist
-from transferkit.data.transforms import eval_transform
+from transferkit.data.transforms.classify import eval_transform
 from transferkit.zoo.backbone import DataConfig
 
 

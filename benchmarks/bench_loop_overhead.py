@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from transferkit.core.config import RunConfig
 from transferkit.engine.loop import fit
 from transferkit.engine.optim import build_optimizer, warmup_cosine
-from transferkit.tasks.base import DataSplits
+from transferkit.data.datasets import DataSplits
 from transferkit.tasks.classify.task import TASK
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy

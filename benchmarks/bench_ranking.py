@@ -144,7 +144,7 @@ def kendall_tau(a: list[float], b: list[float]) -> float:
 def score_candidates(data: Path, img_size: int) -> dict[str, dict]:
     """Every score of every candidate on the training split of ``data``."""
     from transferkit.data.datasets.classification import load_classification_data
-    from transferkit.data.transforms import eval_transform
+    from transferkit.data.transforms.classify import eval_transform
     from transferkit.transfer.features import FeatureCache
     from transferkit.transfer.scores import compute_score
 

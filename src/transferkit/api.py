@@ -16,7 +16,7 @@ from typing import Any
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.tasks import get_task
-from transferkit.tasks.base import DataSplits
+from transferkit.data.datasets import DataSplits
 from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan, build_plan
 from transferkit.transfer.strategy import parse_strategy

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from transferkit.data.datasets.classification import load_classification_data
-from transferkit.data.transforms import eval_transform, train_transform
 from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.transforms.classify import eval_transform, train_transform
 from transferkit.zoo.backbone import DataConfig
 
 CFG = DataConfig(mean=(0.5,) * 3, std=(0.5,) * 3, input_size=(3, 32, 32))

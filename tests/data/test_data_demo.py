@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.demo.fashion import (
     FASHION_MNIST_CLASSES,
@@ -20,7 +21,6 @@ from transferkit.data.demo.fashion import (
     materialize_fashion_mnist,
     read_idx,
 )
-from transferkit.core.errors import ConfigError, DatasetError
 
 IDX_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion-mnist"
 needs_idx = pytest.mark.skipif(not IDX_DIR.is_dir(), reason="Fashion-MNIST IDX files not present")

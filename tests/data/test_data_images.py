@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transferkit.data.images import inspect_image, is_image_file, load_image_rgb, to_rgb
 from transferkit.core.errors import DatasetError
+from transferkit.data.images import inspect_image, is_image_file, load_image_rgb, to_rgb
 
 
 def rgb(path) -> np.ndarray:

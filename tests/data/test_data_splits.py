@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from transferkit.data.splits import check_fractions, split_counts, stratified_split
 from transferkit.core.errors import ConfigError
+from transferkit.data.splits import check_fractions, split_counts, stratified_split
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision.transforms import InterpolationMode
 
-from transferkit.data.transforms import eval_transform, train_transform
 from transferkit.core.errors import ConfigError
+from transferkit.data.transforms.classify import eval_transform, train_transform
 from transferkit.zoo.backbone import DataConfig
 
 CFG = DataConfig(

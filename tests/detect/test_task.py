@@ -10,16 +10,12 @@ from torchvision import tv_tensors
 
 from tests.tiny import TinyBackbone
 from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.datasets.detection import DetectionDataset
 from transferkit.data.records import DetectionRecord, ObjectAnn
+from transferkit.data.transforms.detection import eval_transform, train_transform
 from transferkit.tasks.common.coco_eval import evaluate_coco
-from transferkit.tasks.detect.task import (
-    TASK,
-    DetectionDataset,
-    eval_transform,
-    to_original,
-    train_transform,
-)
 from transferkit.tasks.common.detectors import build_detector
+from transferkit.tasks.detect.task import TASK, to_original
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.tiny import TinyBackbone
 from transferkit.data.images import load_image_rgb
-from transferkit.data.transforms import eval_transform
+from transferkit.data.transforms.classify import eval_transform
 from transferkit.core.errors import ConfigError
 from transferkit.transfer.features import FeatureCache, default_cache_dir
 
@@ -188,7 +188,7 @@ _CHILD = """
 import sys, time, torch
 sys.path.insert(0, {root!r})
 from tests.transfer.test_cache import CountingTiny
-from transferkit.data.transforms import eval_transform
+from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.features import FeatureCache
 
 class Slow(CountingTiny):

@@ -13,7 +13,7 @@ import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.cli.main import main
 from transferkit.data.images import load_image_rgb
-from transferkit.data.transforms import eval_transform
+from transferkit.data.transforms.classify import eval_transform
 from transferkit.core.errors import BackboneNotFoundError, WeightsUnavailableError
 from transferkit.transfer import scores
 from transferkit.transfer.rank import load_labelled, rank

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.data.records import FORMATS, read_source
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.records import FORMATS, read_source
 
 
 def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:

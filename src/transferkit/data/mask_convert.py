@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.core.fileio import atomic_write_text, write_json
 from transferkit.data.masks import (
     connected_components,
     mask_to_box,
@@ -27,8 +29,6 @@ from transferkit.data.masks import (
     mask_to_rle,
     write_index_png,
 )
-from transferkit.core.errors import ConfigError, DatasetError
-from transferkit.core.fileio import atomic_write_text, write_json
 
 ENCODINGS = ("polygon", "rle")
 
@@ -41,8 +41,8 @@ def _empty_target(dst: Path) -> None:
 
 
 def _checked(src: Path, format: str, on_bad: str, ignore_index: int):
-    from transferkit.data.formats.mask_folder import list_semantic
     from transferkit.data.datasets.segmentation import check_pairs
+    from transferkit.data.formats.mask_folder import list_semantic
 
     listing = list_semantic(src, format, on_bad)
     good, bad, num_classes, _ = check_pairs(listing, ignore_index)

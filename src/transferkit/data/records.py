@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from transferkit.data.images import oriented_size
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.images import oriented_size
 
 FORMATS = ("coco", "voc", "yolo")
 SPLITS = ("train", "val", "test")

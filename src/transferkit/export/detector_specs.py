@@ -42,8 +42,7 @@ def instance_spec(run, dynamic_batch: bool) -> OnnxSpec:
 
 
 def _detector_spec(run, dynamic_batch: bool, masks: bool) -> OnnxSpec:
-    from transferkit.tasks.detect.task import image_size_of
-    from transferkit.tasks.common.detectors import default_max_size
+    from transferkit.data.transforms.detection import default_max_size, image_size_of
 
     if dynamic_batch:
         raise ConfigError(

@@ -73,7 +73,7 @@ def predict_onnx(
 
 
 def _classify(session, meta: dict, files: list[Path], options: dict) -> list[dict[str, Any]]:
-    from transferkit.data.transforms import eval_transform
+    from transferkit.data.transforms.classify import eval_transform
 
     names = meta["class_names"]
     top_k = int(options.get("top_k") or 1)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit.data.transforms import resolve_size
+from transferkit.data.transforms.classify import resolve_size
 from transferkit.core.errors import ExportError
 
 

@@ -7,26 +7,14 @@ touches the loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
-from torch.utils.data import Dataset
 
 from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.datasets import DataSplits
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
-
-
-@dataclass
-class DataSplits:
-    """A loaded data set: train/val (and optional test) datasets plus what was skipped or ignored."""
-
-    train: Dataset
-    val: Dataset
-    test: Dataset | None
-    class_names: list[str]
-    summary: dict[str, Any] = field(default_factory=dict)  # counts per split/class, skipped files…
 
 
 class Metrics(Protocol):

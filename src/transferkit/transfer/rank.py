@@ -92,7 +92,7 @@ def score_backbone(
     default location when None). A backbone that cannot be built or scored gives a row with
     ``status="skipped"`` and the ``reason``.
     """
-    from transferkit.data.transforms import eval_transform
+    from transferkit.data.transforms.classify import eval_transform
     from transferkit.transfer.features import FeatureCache
 
     cache = cache if cache is not None else FeatureCache()

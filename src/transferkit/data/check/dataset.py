@@ -29,8 +29,8 @@ from typing import Any
 
 from PIL import Image
 
-from transferkit.data.images import inspect_image
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.images import inspect_image
 
 TASKS = ("classify", "detect", "segment", "instance")
 _SHOWN_PATHS = 20  # files named in one problem; the rest are counted

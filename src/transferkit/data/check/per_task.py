@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from transferkit.data.records import Issues
-from transferkit.data.images import IMAGE_EXTENSIONS, is_image_file
 from transferkit.core.errors import DatasetError
+from transferkit.data.images import IMAGE_EXTENSIONS, is_image_file
+from transferkit.data.records import Issues
 
 UNSPLIT = "unsplit"
 _SHOWN = 5
@@ -23,8 +23,8 @@ _SHOWN = 5
 
 def classify(path: Path, s: dict[str, Any], report) -> tuple[list, Any]:
     """Image folders / CSV: layout, empty classes, ignored files, counts per class and split."""
-    from transferkit.data.formats.class_folder import list_source
     from transferkit.data.datasets.classification import load_classification_data
+    from transferkit.data.formats.class_folder import list_source
 
     empty: list[Path] = []
     walked: list[tuple[str, str, str]] = []
@@ -100,9 +100,9 @@ def classify(path: Path, s: dict[str, Any], report) -> tuple[list, Any]:
 def boxes(path: Path, s: dict[str, Any], report, instance: bool = False) -> tuple[list, Any]:
     """COCO / VOC / YOLO: every bad annotation, empty categories, sizes against the files."""
     from transferkit.data.formats.coco import read_coco
-    from transferkit.data.records import assign_splits, detect_format, split_summary
     from transferkit.data.formats.voc import read_voc
     from transferkit.data.formats.yolo import read_yolo
+    from transferkit.data.records import assign_splits, detect_format, split_summary
 
     issues = RecordingIssues()
     try:
@@ -112,7 +112,7 @@ def boxes(path: Path, s: dict[str, Any], report, instance: bool = False) -> tupl
             raise DatasetError(f"unknown box format {fmt!r}; use coco, voc or yolo")
         source = readers[fmt](path, issues)
         if instance:
-            from transferkit.tasks.instance.task import check_records
+            from transferkit.data.datasets.instance import check_records
 
             for records in source.splits.values():
                 check_records(records, issues)
@@ -171,16 +171,13 @@ def boxes(path: Path, s: dict[str, Any], report, instance: bool = False) -> tupl
 
 def instances(path: Path, s: dict[str, Any], report) -> tuple[list, Any]:
     """Boxes plus a usable polygon / RLE mask for every object (instance segmentation)."""
-    from transferkit.tasks import get_task
-
-    get_task("instance")  # a clear error where the instance task is not part of this version
     return boxes(path, s, report, instance=True)
 
 
 def segment(path: Path, s: dict[str, Any], report) -> tuple[list, Any]:
     """Image/mask pairs: unreadable or mismatched masks, values beyond the classes, empty ones."""
-    from transferkit.data.formats.mask_folder import list_semantic
     from transferkit.data.datasets.segmentation import assign_splits, check_pairs
+    from transferkit.data.formats.mask_folder import list_semantic
 
     try:
         listing = list_semantic(path, s["format"], "skip")

@@ -22,11 +22,11 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.datasets import DataSplits
 from transferkit.data.formats.class_folder import Entry, Listing, list_source
 from transferkit.data.images import inspect_image, load_image_rgb
 from transferkit.data.splits import SPLIT_NAMES, check_fractions, stratified_split
-from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
-from transferkit.tasks.base import DataSplits
 
 _SHOWN = 5  # bad files listed by name in an error message; the rest are counted
 

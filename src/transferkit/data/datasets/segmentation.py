@@ -27,13 +27,13 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode, v2
 from torchvision.transforms.v2 import functional as TF
 
+from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.data.datasets import DataSplits
+from transferkit.data.formats.mask_folder import ClassTable, Listing, SegSample, list_semantic
 from transferkit.data.images import inspect_image, load_image_rgb
 from transferkit.data.masks import read_mask_image
-from transferkit.data.formats.mask_folder import ClassTable, Listing, SegSample, list_semantic
 from transferkit.data.splits import check_fractions, split_counts
-from transferkit.data.transforms import interpolation_mode, resolve_size
-from transferkit.core.errors import ConfigError, DatasetError
-from transferkit.tasks.base import DataSplits
+from transferkit.data.transforms.classify import interpolation_mode, resolve_size
 from transferkit.zoo.backbone import DataConfig
 
 _SHOWN = 5  # bad pairs named in an error; the rest are counted

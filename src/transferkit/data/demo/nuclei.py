@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from transferkit.core.errors import DatasetError
+from transferkit.core.fileio import atomic_write, atomic_write_text, write_json
 from transferkit.data.masks import (
     label_image_to_instances,
     mask_area,
@@ -30,8 +32,6 @@ from transferkit.data.masks import (
     mask_to_polygons,
     write_index_png,
 )
-from transferkit.core.errors import DatasetError
-from transferkit.core.fileio import atomic_write, atomic_write_text, write_json
 
 CLASS_NAMES = ("background", "nucleus")
 NOTICE = """Nuclei demo image (image.png) and its instance labels (labels.png)

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from transferkit.data.demo.fashion import FASHION_MNIST_CLASSES, load_subset
-from transferkit.data.masks import mask_to_rle
 from transferkit.core.errors import ConfigError
 from transferkit.core.fileio import atomic_write, write_json
+from transferkit.data.demo.fashion import FASHION_MNIST_CLASSES, load_subset
+from transferkit.data.masks import mask_to_rle
 
 SCENE_CLASSES = ("T-shirt/top", "Trouser", "Sandal", "Bag", "Ankle boot")
 _SPLIT_CODES = {"train": 0, "val": 1, "test": 2}

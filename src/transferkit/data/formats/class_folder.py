@@ -23,8 +23,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transferkit.data.images import IMAGE_EXTENSIONS, is_image_file
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.images import IMAGE_EXTENSIONS, is_image_file
 
 FORMATS = ("auto", "folder", "csv")
 SPLIT_ALIASES = {

@@ -20,6 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from transferkit.core.errors import DatasetError
+from transferkit.core.fileio import write_json
 from transferkit.data.records import (
     ALL,
     DetectionRecord,
@@ -29,8 +31,6 @@ from transferkit.data.records import (
     check_box,
     image_size,
 )
-from transferkit.core.errors import DatasetError
-from transferkit.core.fileio import write_json
 
 SPLIT_ALIASES = {
     "train": "train",

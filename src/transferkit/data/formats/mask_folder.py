@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.data.images import is_image_file
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.images import is_image_file
 
 FORMATS = ("auto", "folder", "voc", "coco")
 CLASSES_FILES = ("classes.json", "classes.txt", "labelmap.txt", "_classes.csv")

@@ -18,7 +18,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from transferkit.core.errors import DatasetError
+from transferkit.core.fileio import atomic_write_text
 from transferkit.data.formats.coco import copy_images
+from transferkit.data.images import IMAGE_EXTENSIONS
 from transferkit.data.records import (
     ALL,
     DetectionRecord,
@@ -29,9 +32,6 @@ from transferkit.data.records import (
     dedupe,
     image_size,
 )
-from transferkit.data.images import IMAGE_EXTENSIONS
-from transferkit.core.errors import DatasetError
-from transferkit.core.fileio import atomic_write_text
 
 SPLIT_FILES = {"train": ("train", "trainval"), "val": ("val",), "test": ("test",)}
 

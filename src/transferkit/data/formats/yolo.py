@@ -22,7 +22,10 @@ from typing import Any
 
 import yaml
 
+from transferkit.core.errors import DatasetError
+from transferkit.core.fileio import atomic_write_text
 from transferkit.data.formats.coco import SPLIT_ALIASES, copy_images
+from transferkit.data.images import is_image_file
 from transferkit.data.records import (
     ALL,
     DetectionRecord,
@@ -33,9 +36,6 @@ from transferkit.data.records import (
     dedupe,
     image_size,
 )
-from transferkit.data.images import is_image_file
-from transferkit.core.errors import DatasetError
-from transferkit.core.fileio import atomic_write_text
 
 NAME_FILES = ("classes.txt", "obj.names")
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from transferkit.data.images import is_image_file, load_image_rgb
-from transferkit.data.transforms import eval_transform
+from transferkit.data.transforms.classify import eval_transform
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.core.fileio import atomic_write_text
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
-from transferkit.tasks.base import DataSplits
+from transferkit.data.datasets import DataSplits
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -114,7 +114,7 @@ class ClassifyTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         from transferkit.data.datasets.classification import load_classification_data
-        from transferkit.data.transforms import eval_transform, train_transform
+        from transferkit.data.transforms.classify import eval_transform, train_transform
 
         d = cfg.data
         return load_classification_data(

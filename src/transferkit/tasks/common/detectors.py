@@ -20,7 +20,6 @@ Two choices differ from torchvision's stock builders, both on purpose:
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from contextlib import contextmanager
 from functools import partial
@@ -207,11 +206,6 @@ def loss_mode(model: nn.Module):
 
 def _stochastic(m: nn.Module) -> bool:
     return isinstance(m, (_NormBase, _DropoutNd)) or type(m).__name__ in ("DropPath", "DropBlock2d")
-
-
-def default_max_size(img_size: int) -> int:
-    """Longest side allowed for a given shorter side (torchvision's 800 / 1333 ratio)."""
-    return int(math.ceil(img_size * 1333 / 800))
 
 
 def collate_detection(samples: list) -> tuple[list[torch.Tensor], list[dict]]:

@@ -47,7 +47,8 @@ def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list
     ``options``: ``score_threshold`` (default 0.05, COCO practice; raise it for drawing),
     ``draw_dir`` (write each image with its boxes drawn).
     """
-    from transferkit.tasks.detect.task import eval_transform, image_size_of, to_original
+    from transferkit.data.transforms.detection import eval_transform, image_size_of
+    from transferkit.tasks.detect.task import to_original
 
     files = list_images(paths)
     given = options.get("score_threshold")

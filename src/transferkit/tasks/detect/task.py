@@ -22,6 +22,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from transferkit.core import console
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.records import (
     DetectionRecord,
@@ -33,6 +34,7 @@ from transferkit.data.images import load_image_rgb
 from transferkit.core.errors import DatasetError
 from transferkit.tasks.base import DataSplits
 from transferkit.tasks.common.coco_eval import evaluate_coco
+from transferkit.tasks.common.detections import to_original
 from transferkit.tasks.common.detectors import (
     build_detector,
     collate_detection,
@@ -188,16 +190,6 @@ def detections_to_results(
     return out
 
 
-def to_original(pred: dict[str, torch.Tensor], image_hw, orig_hw) -> dict[str, torch.Tensor]:
-    """Scale a prediction's boxes from the model's input size back to the original image."""
-    (h, w), (oh, ow) = image_hw, orig_hw
-    scale = torch.tensor([ow / w, oh / h, ow / w, oh / h], device=pred["boxes"].device)
-    boxes = pred["boxes"] * scale
-    boxes[:, 0::2] = boxes[:, 0::2].clamp(0, ow)
-    boxes[:, 1::2] = boxes[:, 1::2].clamp(0, oh)
-    return {**pred, "boxes": boxes}
-
-
 class DetectTask:
     """The detection task object (see ``tasks.base.Task``)."""
 
@@ -228,7 +220,7 @@ class DetectTask:
         counts = dict(source.issues.counts)
         if counts and not cfg.train.quiet:  # never silent: say what was skipped or repaired
             said = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
-            print(f"data: annotations skipped or repaired ({said}); examples in data.json")
+            console.info(f"data: annotations skipped or repaired ({said}); examples in data.json")
         summary = {
             "format": source.format,
             "skipped": sum(v for k, v in counts.items() if k != "clipped_box"),

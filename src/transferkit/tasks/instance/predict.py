@@ -41,7 +41,7 @@ def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list
     ``options``: ``score_threshold`` (default 0.05), ``draw_dir`` (overlays of masks and boxes).
     """
     from transferkit.tasks.classify.predict import collect_images
-    from transferkit.tasks.detect.task import eval_transform, image_size_of
+    from transferkit.data.transforms.detection import eval_transform, image_size_of
     from transferkit.tasks.instance.task import to_original
 
     threshold = float(options.get("score_threshold") or 0.05)

@@ -1,10 +1,8 @@
 """Instance segmentation by transfer: torchvision Mask R-CNN on any zoo backbone + FPN.
 
 Data is read by the detection readers (COCO polygons and RLE, kept as given; crowd regions
-respected) and every object's ``segmentation`` is checked up front: a polygon with fewer than
-3 points or an RLE whose size disagrees with the image fails with the file and annotation named,
-or is skipped and counted under ``on_bad_image="skip"``. A sample is the detection sample plus
-``masks`` (``tv_tensors.Mask``, one per object), so flips and scale jitter move masks with boxes.
+respected); :mod:`transferkit.data.datasets.instance` checks every object's ``segmentation`` up
+front and makes the samples: the detection sample plus ``masks``, one per object.
 
 The model shares the detection task's pieces (:mod:`transferkit.tasks.common.detectors`): the FPN over
 the backbone's features, a transform that only normalises and pads, frozen BatchNorm statistics
@@ -23,22 +21,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
-from torchvision import tv_tensors
 from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.ops import MultiScaleRoIAlign
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as TF
 
 from transferkit.core.config import ModelSettings, RunConfig
-from transferkit.data.records import DetectionRecord, Issues
-from transferkit.data.images import load_image_rgb
-from transferkit.data.masks import check_segmentation, mask_to_rle, segmentation_to_mask
-from transferkit.core.errors import DatasetError
-from transferkit.tasks.base import DataSplits
+from transferkit.data.datasets import DataSplits
+from transferkit.data.datasets.instance import InstanceDataset, check_records
+from transferkit.data.masks import mask_to_rle
+from transferkit.data.records import assign_splits, read_source, split_summary
+from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detectors import (
     KeepSizeTransform,
@@ -97,81 +91,6 @@ def build_mask_rcnn(
     net.transform = KeepSizeTransform(800, 1333, mean, std, size_divisible=divisor)
     parts = {"fpn": "backbone.fpn", "rpn": "rpn", "roi_heads": "roi_heads"}
     return TransferModel(net, "backbone.body", parts, task="instance")
-
-
-def check_records(records: list[DetectionRecord], issues: Issues) -> list[DetectionRecord]:
-    """Drop (counted) or refuse objects without a usable segmentation; returns the records."""
-    for r in records:
-        kept = []
-        for i, o in enumerate(r.objects):
-            where = f"{r.file_name or r.path.name} (image id {r.image_id}), object {i + 1}"
-            if o.segmentation is None:
-                if not o.iscrowd:
-                    issues.bad("no_segmentation", f"{where} has no segmentation (polygon or RLE)")
-                continue
-            try:
-                check_segmentation(o.segmentation, r.height, r.width, where)
-            except DatasetError as e:
-                issues.bad("bad_segmentation", e.message)
-                continue
-            kept.append(o)
-        r.objects = kept
-    return records
-
-
-class InstanceDataset(Dataset):
-    """Records to ``(image, target)``: detection targets plus ``masks`` (and originals for eval)."""
-
-    def __init__(self, records: list[DetectionRecord], transform: v2.Transform, train: bool):
-        self.records = list(records)
-        self.transform = transform
-        self.train = train
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, i: int):
-        r = self.records[i]
-        pil = load_image_rgb(r.path)
-        if pil.size != (r.width, r.height):
-            raise DatasetError(
-                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
-                f"{r.width}x{r.height}",
-                hint="re-export the annotations for these images (masks would be misplaced)",
-            )
-        keep = [o for o in r.objects if not (self.train and o.iscrowd)]
-        where = f"{r.file_name or r.path.name}"
-        masks = torch.zeros((len(keep), r.height, r.width), dtype=torch.uint8)
-        for k, o in enumerate(keep):
-            masks[k] = torch.from_numpy(
-                segmentation_to_mask(o.segmentation, r.height, r.width, where)
-            )
-        boxes = torch.tensor([o.box for o in keep], dtype=torch.float32).reshape(-1, 4)
-        target: dict[str, Any] = {
-            "boxes": tv_tensors.BoundingBoxes(
-                boxes, format="XYXY", canvas_size=(r.height, r.width)
-            ),
-            "labels": torch.tensor([o.label for o in keep], dtype=torch.int64),
-            "masks": tv_tensors.Mask(masks),
-        }
-        if not self.train:  # evaluation transforms drop no boxes, so per-object flags stay aligned
-            target["iscrowd"] = torch.tensor([bool(o.iscrowd) for o in keep])
-        image, target = self.transform(tv_tensors.Image(TF.pil_to_tensor(pil)), target)
-        target["image_id"] = r.image_id
-        if not self.train:
-            target["orig_size"] = torch.tensor([r.height, r.width])
-            target["gt"] = [
-                {
-                    "bbox": [o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]],
-                    "category_id": o.label,
-                    "iscrowd": int(o.iscrowd),
-                    "segmentation": o.segmentation,
-                    # COCO's area ranges (small / medium / large) use the mask area for segm.
-                    "area": o.area if o.area is not None else float(masks[k].sum()),
-                }
-                for k, o in enumerate(keep)
-            ]
-        return image, target
 
 
 def to_original(pred: dict[str, torch.Tensor], image_hw, orig_hw) -> dict[str, torch.Tensor]:
@@ -271,9 +190,6 @@ class InstanceTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         """Read ``cfg.data`` (COCO with polygons / RLE), check the masks, split, add transforms."""
-        from transferkit.data.records import assign_splits, read_source, split_summary
-        from transferkit.tasks.detect.task import eval_transform, image_size_of, train_transform
-
         d = cfg.data
         source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
         for records in source.splits.values():

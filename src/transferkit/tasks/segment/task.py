@@ -26,7 +26,7 @@ from torchmetrics.classification import (
 
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
-from transferkit.tasks.base import DataSplits
+from transferkit.data.datasets import DataSplits
 from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig

@@ -1,0 +1,61 @@
+"""Detection samples: a record becomes ``(image, target)``.
+
+The image is a float ``tv_tensors.Image`` in [0, 1]; the target a dict with ``boxes``
+(``tv_tensors.BoundingBoxes``, XYXY pixels of the transformed image), ``labels`` (int64, 1-based)
+and ``image_id``. Validation targets also carry what COCO evaluation needs in the original image's
+coordinates: ``orig_boxes``, ``orig_size`` (h, w), ``iscrowd`` and ``area``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
+
+from transferkit.core.errors import DatasetError
+from transferkit.data.images import load_image_rgb
+from transferkit.data.records import DetectionRecord
+
+
+class DetectionDataset(Dataset):
+    """Records to ``(image, target)`` samples (see the module documentation)."""
+
+    def __init__(self, records: list[DetectionRecord], transform: v2.Transform, train: bool):
+        self.records = list(records)
+        self.transform = transform
+        self.train = train
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int):
+        r = self.records[i]
+        pil = load_image_rgb(r.path)
+        if pil.size != (r.width, r.height):
+            raise DatasetError(
+                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
+                f"{r.width}x{r.height}",
+                hint="re-export the annotations for these images (boxes would be misplaced)",
+            )
+        image = tv_tensors.Image(TF.pil_to_tensor(pil))
+        keep = [o for o in r.objects if not (self.train and o.iscrowd)]
+        boxes = torch.tensor([o.box for o in keep], dtype=torch.float32).reshape(-1, 4)
+        target: dict[str, Any] = {
+            "boxes": tv_tensors.BoundingBoxes(
+                boxes, format="XYXY", canvas_size=(r.height, r.width)
+            ),
+            "labels": torch.tensor([o.label for o in keep], dtype=torch.int64),
+        }
+        image, target = self.transform(image, target)
+        target["image_id"] = r.image_id
+        if not self.train:
+            target["orig_boxes"] = boxes
+            target["orig_size"] = torch.tensor([r.height, r.width])
+            target["iscrowd"] = torch.tensor([o.iscrowd or o.difficult for o in keep])
+            areas = [o.area if o.area is not None else o.box_area for o in keep]
+            target["area"] = torch.tensor(areas, dtype=torch.float32)
+        return image, target

@@ -156,6 +156,7 @@ def test_location_entries_and_clear(images, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFERKIT_CACHE_DIR", str(tmp_path / "env_cache"))
     assert default_cache_dir() == tmp_path / "env_cache"
     monkeypatch.delenv("TRANSFERKIT_CACHE_DIR")
+    monkeypatch.delenv("TRANSFERKIT_HOME")  # the home folder now governs the cache too
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "transferkit" / "features"
     cache = _cache(tmp_path)

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cache-dir",
         dest="cache_dir",
-        help="cache folder (default $TRANSFERKIT_CACHE_DIR or ~/.cache/transferkit/features)",
+        help="cache folder (default $TRANSFERKIT_CACHE_DIR or $TRANSFERKIT_HOME/features)",
     )
     p.set_defaults(func=run)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
+from transferkit.core import env
 from transferkit.core.config import RunConfig
 from transferkit.runs.rundir import RunDir
 from transferkit.core.errors import ConfigError, DatasetError
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 hint=f"continue it with `transferkit train --resume {out}` or choose another --out",
             )
         result = fit(cfg, out)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun every process returns here
+    if env.global_rank() == 0:  # under torchrun every process returns here
         print(f"run directory: {result.run_dir}")
     return 0
 

@@ -7,6 +7,10 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from transferkit.core import console
+
+from transferkit.core import console
+
 
 class RunLog:
     """Prints run messages on rank 0 only; ``quiet`` drops progress bars (for log files)."""
@@ -18,7 +22,7 @@ class RunLog:
 
     def info(self, text: str) -> None:
         if self.enabled:
-            print(text, flush=True)
+            console.info(text)
 
     def progress(self, description: str, total: int) -> EpochBar:
         return EpochBar(self, description, total)

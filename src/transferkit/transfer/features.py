@@ -46,9 +46,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 
-from transferkit.data.images import load_image_rgb
+from transferkit.core import env
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.core.fileio import atomic_write, read_json, write_json
+from transferkit.data.images import load_image_rgb
 from transferkit.zoo.backbone import Backbone
 
 try:  # POSIX only; elsewhere atomic renames alone keep concurrent runs safe (work may be doubled)
@@ -58,16 +59,11 @@ except ImportError:  # pragma: no cover - Windows
 
 FORMAT_VERSION = 1
 SHARD_SIZE = 1024
-ENV_VAR = "TRANSFERKIT_CACHE_DIR"
 
 
 def default_cache_dir() -> Path:
-    """``$TRANSFERKIT_CACHE_DIR`` when set, else ``~/.cache/transferkit/features``."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "transferkit" / "features"
+    """``$TRANSFERKIT_CACHE_DIR`` when set, else ``$TRANSFERKIT_HOME/features`` (``core.env``)."""
+    return env.cache_dir()
 
 
 def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
@@ -80,7 +76,7 @@ def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
     except OSError as e:
         raise ConfigError(
             f"feature cache folder {root} is not writable ({e.strerror or e})",
-            hint=f"pass --cache-dir DIR or set {ENV_VAR} to a folder you can write to",
+            hint=f"pass --cache-dir DIR or set {env.CACHE_DIR_VAR} to a folder you can write to",
         ) from None
     return root
 

@@ -9,8 +9,8 @@ from torch import nn
 
 from transferkit.core.errors import WeightsMismatchError
 from transferkit.zoo.backbone import Backbone
-from transferkit.zoo.weights.caches import cache_candidates
 from transferkit.zoo.names import BackboneName, parse_backbone_name
+from transferkit.zoo.weights.caches import cache_candidates
 from transferkit.zoo.weights.resolve import ResolvedWeights, resolve_weights
 
 
@@ -105,7 +105,11 @@ def _build(bn: BackboneName, resolved: ResolvedWeights | None, keep_source_head:
         model = build_timm_model(bn, download=download, **kwargs)
         config = preprocessing or timm_data_config(model)
         return TimmBackbone(model, bn.canonical, config, keep_source_head)
-    from transferkit.zoo.sources.torchvision import TorchvisionBackbone, build_tv_model, tv_data_config
+    from transferkit.zoo.sources.torchvision import (
+        TorchvisionBackbone,
+        build_tv_model,
+        tv_data_config,
+    )
 
     model = build_tv_model(bn, **kwargs)
     config = preprocessing or tv_data_config(bn.arch)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from transferkit.zoo.weights import store
 from transferkit.zoo.aliases import ALIASES
+from transferkit.zoo.names import BackboneName, parse_backbone_name, timm_names, tv_names
+from transferkit.zoo.weights import store
 from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS
 from transferkit.zoo.weights.caches import cache_candidates
-from transferkit.zoo.names import BackboneName, parse_backbone_name, timm_names, tv_names
 
 # A pattern that matches more than this many timm/torchvision names lists only the first ones.
 MAX_ROWS = 60

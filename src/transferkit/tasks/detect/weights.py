@@ -18,11 +18,11 @@ d.fasterrcnn_resnet50_fpn(weights='COCO_V1')"`` on a connected machine.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
+from transferkit.core import env
 from transferkit.core.errors import ConfigError, WeightsMismatchError, WeightsUnavailableError
 from transferkit.transfer.model import TransferModel
 
@@ -54,8 +54,7 @@ def find_coco_weights(file_name: str) -> Path:
     """The first existing copy of ``file_name`` in the places the module doc lists."""
     from transferkit.zoo.weights.store import store_dir
 
-    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
-    places = [store_dir() / "detectors", torch_home / "hub" / "checkpoints"]
+    places = [store_dir() / "detectors", env.torch_home() / "hub" / "checkpoints"]
     for folder in places:
         if (folder / file_name).is_file():
             return folder / file_name

@@ -17,10 +17,10 @@ from torch import nn
 
 from transferkit.core.errors import ConfigError
 from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
-from transferkit.zoo.weights.caches import tv_weights_enum
 from transferkit.zoo.grouping import build_stages, stride_of
 from transferkit.zoo.names import BackboneName
 from transferkit.zoo.sources.tv_families import CnnFamily, family_for
+from transferkit.zoo.weights.caches import tv_weights_enum
 from transferkit.zoo.weights.spec import build_on_meta, load_checked, load_state_dict_file
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from transferkit.core import env
 from transferkit.zoo.names import BackboneName
 
 
@@ -68,11 +69,7 @@ def hf_cache_dir() -> Path:
     """The Hugging Face hub cache, read from the environment now (the library reads it once)."""
     from huggingface_hub import constants
 
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]) / "hub"
-    return Path(constants.HF_HUB_CACHE)
+    return env.hf_hub_cache() or Path(constants.HF_HUB_CACHE)
 
 
 def _hf_candidate(repo_id: str, filename: str | None) -> CacheCandidate:

@@ -4,21 +4,19 @@ framework caches -> download (only when allowed). Nothing here ever falls back t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from transferkit.core import env
 from transferkit.core.errors import WeightsMismatchError, WeightsUnavailableError
 from transferkit.core.fileio import sha256_file
+from transferkit.zoo.names import BackboneName
 from transferkit.zoo.weights import store
 from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS, adapt_layout
 from transferkit.zoo.weights.caches import cache_candidates, download_tv, tv_weights_enum
-from transferkit.zoo.names import BackboneName
 from transferkit.zoo.weights.spec import WeightsSpec, load_state_dict_file
-
-_TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass
@@ -39,7 +37,7 @@ def downloads_allowed(allow_download: bool | None) -> bool:
     """The explicit argument, else ``TRANSFERKIT_ALLOW_DOWNLOAD`` (off unless set to 1/true)."""
     if allow_download is not None:
         return bool(allow_download)
-    return os.environ.get("TRANSFERKIT_ALLOW_DOWNLOAD", "").strip().lower() in _TRUE
+    return env.downloads_allowed()
 
 
 def resolve_weights(

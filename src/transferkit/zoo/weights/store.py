@@ -8,12 +8,12 @@ atomically, so a crash never leaves a half-written entry that resolution would p
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
+from transferkit.core import env
 from transferkit.core.errors import WeightsMismatchError
 from transferkit.core.fileio import atomic_write, read_json, sha256_file, write_json
 from transferkit.zoo.names import parse_backbone_name
@@ -37,15 +37,9 @@ class StoreEntry:
     pretraining_data: str = "unknown"
 
 
-def home() -> Path:
-    """transferkit's data folder: ``$TRANSFERKIT_HOME`` or ``~/.cache/transferkit``."""
-    env = os.environ.get("TRANSFERKIT_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "transferkit"
-
-
 def store_dir() -> Path:
-    """The weight store folder."""
-    return home() / "weights"
+    """The weight store folder (``core.env.weights_dir``: inside ``$TRANSFERKIT_HOME``)."""
+    return env.weights_dir()
 
 
 def entry_path(canonical: str) -> Path:
@@ -77,8 +71,8 @@ def add(
     Files in a known foreign layout (the EfficientNet-PyTorch keys of the built-in EfficientNet-Lite
     weights) are converted first. Raises :class:`WeightsMismatchError` when the keys do not fit.
     """
-    from transferkit.zoo.weights.builtin import adapt_layout
     from transferkit.zoo.factory import meta_model
+    from transferkit.zoo.weights.builtin import adapt_layout
 
     bn = parse_backbone_name(name)
     file = Path(file)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -34,6 +33,7 @@ from transferkit.data.masks import mask_to_rle
 from transferkit.data.records import assign_splits, read_source, split_summary
 from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
 from transferkit.tasks.common.coco_eval import evaluate_coco
+from transferkit.tasks.common.detections import to_original_with_masks
 from transferkit.tasks.common.detectors import (
     KeepSizeTransform,
     PyramidBackbone,
@@ -43,7 +43,6 @@ from transferkit.tasks.common.detectors import (
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
-MASK_THRESHOLD = 0.5  # Mask R-CNN's mask probabilities become binary masks at this level
 # Heads sized for small transfer sets and CPUs: torchvision's defaults (a 1024-wide box head,
 # 512 sampled RoIs and four 256-channel mask convs) cost over 10x more per image and have more
 # new parameters than a few hundred labelled objects can fit.
@@ -91,22 +90,6 @@ def build_mask_rcnn(
     net.transform = KeepSizeTransform(800, 1333, mean, std, size_divisible=divisor)
     parts = {"fpn": "backbone.fpn", "rpn": "rpn", "roi_heads": "roi_heads"}
     return TransferModel(net, "backbone.body", parts, task="instance")
-
-
-def to_original(pred: dict[str, torch.Tensor], image_hw, orig_hw) -> dict[str, torch.Tensor]:
-    """Boxes and binary masks of a prediction mapped from the model input to the original image."""
-    from transferkit.tasks.detect.task import to_original as boxes_to_original
-
-    out = boxes_to_original(pred, image_hw, orig_hw)
-    probs = pred["masks"].float()
-    if probs.numel() and tuple(probs.shape[-2:]) != tuple(orig_hw):
-        probs = F.interpolate(
-            probs, size=tuple(int(v) for v in orig_hw), mode="bilinear", align_corners=False
-        )
-    out["masks"] = (
-        probs[:, 0] > MASK_THRESHOLD if probs.numel() else probs.reshape(0, *orig_hw).bool()
-    )
-    return out
 
 
 def instances_to_results(
@@ -228,7 +211,7 @@ class InstanceTask:
         with torch.no_grad():
             preds = model(images)
             preds = [
-                to_original(p, img.shape[-2:], t["orig_size"].tolist())
+                to_original_with_masks(p, img.shape[-2:], t["orig_size"].tolist())
                 for p, img, t in zip(preds, images, targets, strict=True)
             ]
             metrics.update(preds, batch)

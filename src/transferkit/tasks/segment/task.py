@@ -13,21 +13,16 @@ per-class F1 over the same classes), and ``per_class_iou`` / ``per_class_dice``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassF1Score,
-    MulticlassJaccardIndex,
-)
 
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
 from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
+from transferkit.tasks.segment.metrics import SemanticMetrics
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -71,54 +66,6 @@ def segmentation_loss(
     if dice_weight:
         loss = loss + dice_weight * dice_loss(logits, target, ignore_index)
     return loss
-
-
-class SemanticMetrics:
-    """Per-pixel confusion statistics via torchmetrics; ``compute`` gives flat snake_case keys."""
-
-    def __init__(self, class_names: list[str], ignore_index: int = 255):
-        self.class_names = list(class_names)
-        self.ignore_index = ignore_index
-        c = len(self.class_names)
-        kw = {"num_classes": c, "ignore_index": ignore_index, "validate_args": False}
-        self._iou = MulticlassJaccardIndex(average="none", zero_division=math.nan, **kw)
-        self._f1 = MulticlassF1Score(average="none", zero_division=math.nan, **kw)
-        self._acc = MulticlassAccuracy(average="micro", **kw)
-
-    def reset(self) -> None:
-        for m in (self._iou, self._f1, self._acc):
-            m.reset()
-
-    def update(self, outputs: torch.Tensor, batch: Any) -> None:
-        """Add a batch of logits ``(N, C, H, W)`` against the batch's masks."""
-        self.update_indices(outputs.argmax(dim=1), batch[1])
-
-    def update_indices(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        """Add predicted class indices against target masks (same shape)."""
-        preds, target = preds.detach().cpu().long(), target.detach().cpu().long()
-        for m in (self._iou, self._f1, self._acc):
-            m.update(preds, target)
-
-    def compute(self) -> dict[str, Any]:
-        """miou, pixel_accuracy, dice, per_class_iou, per_class_dice (None: class never seen)."""
-        iou, dice = self._iou.compute(), self._f1.compute()
-        present = ~torch.isnan(iou)
-        if not present.any():
-            return {}
-        return {
-            "miou": float(iou[present].mean()),
-            "pixel_accuracy": float(self._acc.compute()),
-            "dice": float(dice[present].mean()),
-            "per_class_iou": _per_class(iou, self.class_names),
-            "per_class_dice": _per_class(dice, self.class_names),
-        }
-
-
-def _per_class(values: torch.Tensor, names: list[str]) -> dict[str, float | None]:
-    return {
-        n: (None if math.isnan(v) else float(v))
-        for n, v in zip(names, values.tolist(), strict=True)
-    }
 
 
 class SegmentTask:

@@ -10,8 +10,8 @@ interleaved (medians reported; the machine may be shared):
 
 * ``forward``: build the backbone, read the data set (listing and verification), and run every
   image once through ``forward_pooled`` in eval mode: the least any training run does;
-* ``cold``: ``fit_probe`` with an empty feature cache (extraction + L2 grid + run directory);
-* ``warm``: ``fit_probe`` again into a new run directory, features from the cache.
+* ``cold``: a probe run (``engine.run.run``) with an empty feature cache (extraction + L2 grid + run directory);
+* ``warm``: the same run again into a new run directory, features from the cache.
 
 Goals from the issue: cold / forward <= 1.3, cold / warm >= 20.
 """
@@ -110,7 +110,7 @@ def plain_forward(data: Path, backbone_name: str, img_size: int, batch_size: int
 
 def timed_probe(data: Path, out: Path, backbone_name: str, img_size: int, batch_size: int):
     from transferkit.core.config import RunConfig
-    from transferkit.transfer.probe import fit_probe
+    from transferkit.engine.run import run
 
     cfg = RunConfig().with_values(
         path=str(data),
@@ -121,7 +121,7 @@ def timed_probe(data: Path, out: Path, backbone_name: str, img_size: int, batch_
         quiet=True,
     )
     start = time.perf_counter()
-    result = fit_probe(cfg, out)
+    result = run(cfg, out)
     return time.perf_counter() - start, result.metrics
 
 

@@ -106,9 +106,7 @@ def make_backbone(spec: str, keep_source_head: bool = False) -> Backbone:
 
 def patch_zoo() -> None:
     """Let the training loop build the variant names above (benchmark only)."""
-    import transferkit.engine.loop as loop
-    import transferkit.runs.rundir as rundir  # noqa: F401  (load_run imports lazily)
-    import transferkit.zoo as zoo
+    import transferkit.zoo as zoo  # the engine and load_run look the factory up here at call time
 
     real = zoo.create_backbone
 
@@ -118,7 +116,6 @@ def patch_zoo() -> None:
         return real(name, weights=weights, **kw)
 
     zoo.create_backbone = create
-    loop.create_backbone = create
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:
@@ -180,7 +177,7 @@ def fine_tune(
 ) -> dict:
     """Test accuracy of ``spec`` fine-tuned with the common recipe (the real training loop)."""
     from transferkit.core.config import RunConfig
-    from transferkit.engine.loop import fit
+    from transferkit.engine.run import run as fit
 
     cfg = RunConfig().with_values(
         path=str(data),

@@ -40,12 +40,10 @@ def colour_folder(tmp_path):
 @pytest.fixture
 def tiny_zoo(monkeypatch):
     """Make every backbone name build the tiny test backbone (random init)."""
-    import transferkit.engine.loop as loop
     import transferkit.zoo as zoo
 
     def create(name, weights="auto", **kwargs):
         return TinyBackbone()
 
     monkeypatch.setattr(zoo, "create_backbone", create)
-    monkeypatch.setattr(loop, "create_backbone", create)
     return create

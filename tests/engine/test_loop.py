@@ -126,3 +126,22 @@ def test_bf16_mixed_precision_on_cpu(colour_folder, tiny_zoo, tmp_path):
     assert result.metrics["accuracy"] >= 0.6
     weights = load_file(str(result.run_dir / "checkpoints/best.safetensors"))
     assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("strategy", ["head", "probe"])
+def test_the_end_of_run_report_uses_the_model_in_memory(
+    colour_folder, tiny_zoo, tmp_path, monkeypatch, capsys, strategy
+):
+    import transferkit.report as report
+    import transferkit.runs.rundir as rundir
+    from transferkit.engine.run import run
+
+    def reload(*args, **kwargs):
+        raise AssertionError("the report rebuilt the model from the run directory")
+
+    monkeypatch.setattr(rundir, "load_run", reload)
+    monkeypatch.setattr(report, "load_run", reload, raising=False)  # if bound at import
+    result = run(_cfg(colour_folder, strategy=strategy), tmp_path / "run")
+    page = (result.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "could not be loaded" not in page and "rebuilt the model" not in page
+    assert "warning" not in capsys.readouterr().out

@@ -32,7 +32,6 @@ def trained_run(tmp_path_factory):
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zoo, "create_backbone", lambda name, weights="auto", **kw: TinyBackbone())
-        mp.setattr(loop, "create_backbone", lambda name, weights="auto", **kw: TinyBackbone())
         result = loop.fit(cfg, root / "run")
     return result.run_dir, data
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-import transferkit.engine.loop
 import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.core.config import RunConfig
+from transferkit.engine.run import run
 from transferkit.transfer.auto import decide
 
 
@@ -51,8 +51,6 @@ def zoo(monkeypatch):
         return BlindBackbone() if name == "blind" else TinyBackbone()
 
     monkeypatch.setattr(transferkit.zoo, "create_backbone", create_backbone, raising=False)
-    # the loop binds the name when first imported; patch it there too, whatever the test order
-    monkeypatch.setattr(transferkit.engine.loop, "create_backbone", create_backbone)
     return chosen
 
 
@@ -80,9 +78,7 @@ def _cfg(data, backbone):
 
 
 def test_auto_picks_the_probe_for_separable_features_and_runs_it(colours, tmp_path, zoo):
-    from transferkit.engine.loop import fit
-
-    result = fit(_cfg(colours, "tiny"), tmp_path / "run")
+    result = run(_cfg(colours, "tiny"), tmp_path / "run")
     record = json.loads((result.run_dir / "auto.json").read_text())
     assert record["strategy"] == "probe" and record["images_per_class"] == 12
     assert record["probe_accuracy"] == pytest.approx(result.metrics["val"]["accuracy"])
@@ -91,12 +87,52 @@ def test_auto_picks_the_probe_for_separable_features_and_runs_it(colours, tmp_pa
 
 
 def test_auto_keeps_the_backbone_frozen_when_features_fail_on_little_data(colours, tmp_path, zoo):
-    from transferkit.engine.loop import fit
-
-    result = fit(_cfg(colours, "blind"), tmp_path / "run")
+    result = run(_cfg(colours, "blind"), tmp_path / "run")
     record = json.loads((result.run_dir / "auto.json").read_text())
     assert record["probe_accuracy"] == pytest.approx(1 / 3)  # constant features: one class wins
     assert record["strategy"] == "head" and "12 images per class" in record["reason"]
     assert RunConfig.load(result.run_dir / "config.yaml").transfer.strategy == "head"
     assert len(result.history) == 1
     assert result.history[0]["trainable_parameters"] == 32 * 3 + 3  # the head only
+
+
+@pytest.mark.parametrize(("backbone", "chosen"), [("tiny", "probe"), ("blind", "head")])
+def test_an_auto_run_builds_the_backbone_and_reads_the_data_once(
+    colours, tmp_path, zoo, monkeypatch, backbone, chosen
+):
+    from transferkit.tasks import get_task
+
+    calls = {"create_backbone": 0, "load_data": 0}
+    create, task = transferkit.zoo.create_backbone, get_task("classify")
+    load = task.load_data
+
+    def counted_create(*args, **kwargs):
+        calls["create_backbone"] += 1
+        return create(*args, **kwargs)
+
+    def counted_load(*args, **kwargs):
+        calls["load_data"] += 1
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(transferkit.zoo, "create_backbone", counted_create)
+    monkeypatch.setattr(task, "load_data", counted_load)
+    result = run(_cfg(colours, backbone), tmp_path / "run")
+    assert RunConfig.load(result.run_dir / "config.yaml").transfer.strategy == chosen
+    assert calls == {"create_backbone": 1, "load_data": 1}
+
+
+@pytest.mark.parametrize("task", ["detect", "segment", "instance"])
+def test_auto_is_refused_up_front_for_tasks_other_than_classification(
+    colours, tmp_path, zoo, monkeypatch, task
+):
+    import transferkit.engine.run as engine_run
+    from transferkit.core.errors import ConfigError
+
+    def no_work(cfg):
+        raise AssertionError("the backbone was built / the data read before the refusal")
+
+    monkeypatch.setattr(engine_run, "prepare", no_work)
+    with pytest.raises(ConfigError, match="'auto' is for classification") as caught:
+        run(_cfg(colours, "tiny").with_values(task=task), tmp_path / "run")
+    assert "--strategy head" in caught.value.hint
+    assert not (tmp_path / "run").exists()

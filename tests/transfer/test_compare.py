@@ -10,7 +10,6 @@ import pytest
 import torch
 from PIL import Image
 
-import transferkit.engine.loop
 import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.cli.main import main
@@ -28,8 +27,6 @@ def zoo(monkeypatch):
         return TinyBackbone()
 
     monkeypatch.setattr(transferkit.zoo, "create_backbone", create_backbone, raising=False)
-    # the loop binds the name when first imported; patch it there too, whatever the test order
-    monkeypatch.setattr(transferkit.engine.loop, "create_backbone", create_backbone)
     return calls
 
 

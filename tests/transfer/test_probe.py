@@ -12,7 +12,8 @@ import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
-from transferkit.transfer.probe import fit_logistic, fit_probe, fold_standardisation, select_l2
+from transferkit.engine.run import run
+from transferkit.transfer.linear import fit_logistic, fold_standardisation, select_l2
 
 
 def _blobs(n=90, d=5, k=3, seed=0):
@@ -108,7 +109,7 @@ def test_probe_run_is_an_ordinary_run_and_the_second_is_served_from_the_cache(
 ):
     from transferkit.api import evaluate
 
-    first = fit_probe(_cfg(colour_folder), tmp_path / "run1")
+    first = run(_cfg(colour_folder), tmp_path / "run1")
     probe = first.metrics["probe"]
     assert probe["extracted"] == 36 and probe["trainable_parameters"] == 32 * 3 + 3
     assert first.metrics["evaluated_split"] == "val" and first.metrics["val"]["num_samples"] == 12
@@ -124,7 +125,7 @@ def test_probe_run_is_an_ordinary_run_and_the_second_is_served_from_the_cache(
     assert again["accuracy"] == pytest.approx(first.metrics["val"]["accuracy"])
     assert again["loss"] == pytest.approx(first.metrics["val"]["loss"], rel=1e-4)
 
-    warm = fit_probe(_cfg(colour_folder), tmp_path / "run2")
+    warm = run(_cfg(colour_folder), tmp_path / "run2")
     assert warm.metrics["probe"]["extracted"] == 0
     assert warm.metrics["probe"]["l2"] == probe["l2"]
     assert warm.metrics["val"]["loss"] == pytest.approx(first.metrics["val"]["loss"], rel=1e-6)
@@ -132,6 +133,6 @@ def test_probe_run_is_an_ordinary_run_and_the_second_is_served_from_the_cache(
 
 def test_probe_refuses_other_tasks_and_mlp_heads(colour_folder, tmp_path, tiny_zoo):
     with pytest.raises(ConfigError, match="classification"):
-        fit_probe(_cfg(colour_folder).with_values(task="segment"), tmp_path / "r")
+        run(_cfg(colour_folder).with_values(task="segment"), tmp_path / "r")
     with pytest.raises(ConfigError, match="linear head"):
-        fit_probe(_cfg(colour_folder, head="mlp"), tmp_path / "r")
+        run(_cfg(colour_folder, head="mlp"), tmp_path / "r")

@@ -19,6 +19,8 @@ from typing import Any
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write, atomic_write_text, write_json
+from transferkit.engine.run import run
+from transferkit.transfer.strategy import parse_strategy
 
 NAMES = ("probe", "head", "gradual", "full", "auto", "partial:N")
 DEFAULT = "probe,head,gradual,full"
@@ -36,8 +38,6 @@ COLUMNS = (
 
 def parse_strategies(text: str | Sequence[str]) -> list[str]:
     """``"probe,head,gradual"`` into checked strategy names (did-you-mean for unknown ones)."""
-    from transferkit.transfer.strategy import parse_strategy
-
     items = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
     items = [s for s in items if s]
     if not items:
@@ -72,8 +72,6 @@ def compare(
     ``settings`` are further config fields by name (``img_size``, ``batch_size``, ``lr``,
     ``val_fraction`` …), the same for every run; ``config`` is the base they apply to.
     """
-    from transferkit.engine.loop import fit
-
     names = parse_strategies(strategies)
     out = Path(out) if out else Path(f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     base = (config or RunConfig()).with_values(
@@ -85,7 +83,7 @@ def compare(
     rows = []
     for label, cfg in runs:
         start = time.perf_counter()
-        result = fit(cfg, out / label.replace(":", ""))
+        result = run(cfg, out / label.replace(":", ""))
         m = result.metrics
         rows.append(
             {

@@ -1,14 +1,15 @@
 """The training loop: our own short loop on Lightning Fabric.
 
 Fabric brings devices, DDP and mixed precision; the loop stays ours and reads top to bottom:
-build → plan → for each epoch (apply the plan, train, validate, checkpoint, early stop) → final
-evaluation of the best checkpoint.
+set up (model, plan, loaders, optimizer) → for each epoch (apply the plan, train, validate, record,
+early stop) → final evaluation of the best checkpoint. The backbone and data come prepared
+(``engine.prepare``); the run directory is written by ``runs.record``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,44 +19,27 @@ from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElastic
 from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
+from transferkit.core import console
 from transferkit.core.config import RunConfig
-from transferkit.runs import checkpoint as ckpt
 from transferkit.engine.evaluation import run_evaluation
 from transferkit.engine.optim import build_optimizer, warmup_cosine
+from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.progress import RunLog
-from transferkit.runs.rundir import RunDir
 from transferkit.engine.tensorboard_log import EpochLog
-from transferkit.core.errors import RunDirError
-from transferkit.core.fileio import write_json
 from transferkit.report import write_report_safely
-from transferkit.tasks import get_task
+from transferkit.runs.record import RunRecord, RunResult
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
-from transferkit.zoo import create_backbone
 
 
-@dataclass
-class RunResult:
-    """What ``fit`` returns: where the run is and its final metrics."""
+def fit(
+    cfg: RunConfig, out_dir: str | Path, resume: bool = False, prepared: Prepared | None = None
+) -> RunResult:
+    """Train ``cfg`` into ``out_dir``; with ``resume`` continue from its last checkpoint.
 
-    run_dir: Path
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    seconds: float
-
-
-def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
-    """Train ``cfg`` into ``out_dir``; with ``resume`` continue from its last checkpoint."""
-    if cfg.transfer.strategy == "auto":  # may resolve to "probe", so it is settled first
-        from transferkit.transfer.auto import resolve_auto
-
-        cfg = resolve_auto(cfg, Path(out_dir))
-    if cfg.transfer.strategy == "probe":
-        from transferkit.transfer.probe import fit_probe
-
-        result = fit_probe(cfg, Path(out_dir))
-        write_report_safely(result.run_dir)
-        return result
+    ``prepared`` (backbone and data from :func:`~transferkit.engine.prepare.prepare`) saves
+    building them again; without it, and in every DDP process, the loop prepares its own.
+    """
     t = cfg.train
     if t.devices > 1 or t.num_nodes > 1:
         # torchrun / SLURM start the processes themselves; otherwise spawn them here, which works
@@ -72,43 +56,84 @@ def fit(cfg: RunConfig, out_dir: str | Path, resume: bool = False) -> RunResult:
             precision=t.precision,
             strategy=ddp,
         )
-        # The launcher walks its arguments and refuses frozen dataclasses: pass the config as a dict.
+        # The launcher walks its arguments and refuses frozen dataclasses: pass the config as a
+        # dict, and let each process prepare its own backbone and data.
         return fabric.launch(_fit_worker, cfg.to_dict(), str(out_dir), resume)
     fabric = Fabric(accelerator=t.accelerator, devices=1, precision=t.precision)
-    return _fit_worker(fabric, cfg.to_dict(), str(out_dir), resume)
+    return _fit_worker(fabric, cfg.to_dict(), str(out_dir), resume, prepared)
 
 
-def _fit_worker(fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool) -> RunResult:
+@dataclass
+class _Session:
+    """Everything one training process holds: built once by :func:`_setup`."""
+
+    fabric: Fabric
+    cfg: RunConfig
+    task: Any
+    splits: Any
+    model: Any
+    wrapped: Any
+    strategy: Any
+    plan: Any
+    optimizer: Any
+    scheduler: Any
+    train_loader: Any
+    val_loader: Any
+    record: RunRecord
+    log: RunLog
+    data_config: Any  # the backbone's preprocessing, as recorded in classes.json
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_score: float = float("-inf")
+    stale: int = 0
+
+
+def _fit_worker(
+    fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool, prepared: Prepared | None = None
+) -> RunResult:
     started = time.perf_counter()
     cfg = RunConfig.from_dict(cfg_dict)
-    t = cfg.train
-    log = RunLog(enabled=fabric.is_global_zero, quiet=t.quiet)
-    run = RunDir(Path(out_dir))
-    fabric.seed_everything(t.seed, verbose=False)
-    task = get_task(cfg.task)
+    console.set_rank(fabric.global_rank)
+    s = _setup(fabric, cfg, prepared or prepare(cfg), RunRecord(Path(out_dir)))
+    start_epoch = _resume(s) if resume else 0
+    tb = EpochLog(s.record.path, enabled=fabric.is_global_zero, first_epoch=start_epoch + 1)
+    for epoch in range(start_epoch, cfg.train.epochs):
+        row, stop = _run_epoch(s, epoch)
+        if fabric.is_global_zero:
+            tb.log(row)
+        fabric.barrier()
+        if stop:
+            monitor, patience = s.task.monitor, cfg.train.patience
+            s.log.info(f"early stop: {monitor} did not improve for {patience} epoch(s)")
+            break
+    if fabric.world_size > 1:
+        _check_replicas_agree(fabric, s.model)
+    metrics = _final_metrics(s)
+    seconds = time.perf_counter() - started
+    metrics["train_seconds"] = round(seconds, 3)
+    if fabric.is_global_zero:
+        s.record.finish(metrics)
+        tb.close()
+        # The report draws its examples with the model in memory (the best checkpoint, loaded by
+        # _final_metrics): no rebuild from disk.
+        handle = s.record.handle(cfg, s.splits.class_names, s.data_config, s.model)
+        write_report_safely(s.record.path, s.splits, warn=s.log.info, handle=handle)
+    return RunResult(s.record.path, metrics, s.history, seconds)
 
-    log.info(f"backbone {cfg.model.backbone} (weights: {cfg.model.weights})")
-    # Detection's ``--weights coco`` file holds the backbone too: the task loads it.
-    weights = "none" if cfg.model.weights == "coco" else cfg.model.weights
-    backbone = create_backbone(cfg.model.backbone, weights=weights)
-    splits = task.load_data(cfg, backbone.data_config)
-    model = task.build_model(backbone, len(splits.class_names), cfg.model)
+
+def _setup(fabric: Fabric, cfg: RunConfig, prep: Prepared, record: RunRecord) -> _Session:
+    """Model, plan, loaders, optimizer and schedule; the run's first files (rank 0)."""
+    t, task, splits = cfg.train, prep.task, prep.splits
+    log = RunLog(enabled=fabric.is_global_zero, quiet=t.quiet)
+    model = task.build_model(prep.backbone, len(splits.class_names), cfg.model)
+    tr = cfg.transfer
     strategy = parse_strategy(
-        cfg.transfer.strategy,
-        unfreeze_every=cfg.transfer.unfreeze_every,
-        lr_decay=cfg.transfer.lr_decay,
-        bn=cfg.transfer.bn,
+        tr.strategy, unfreeze_every=tr.unfreeze_every, lr_decay=tr.lr_decay, bn=tr.bn
     )
     plan = build_plan(model, strategy, t.epochs)
     log.info(_data_line(splits))
     log.info(plan.render(t.lr))
-
     if fabric.is_global_zero:
-        cfg.save(run.config)
-        run.write_classes(splits.class_names, backbone.data_config)
-        write_json(run.plan, plan.to_dict())
-        write_json(run.data_summary, {**splits.summary, "weights": backbone_weights_info(backbone)})
-
+        record.begin(cfg, splits, prep.backbone, plan.to_dict())
     train_loader = DataLoader(
         splits.train,
         batch_size=t.batch_size,
@@ -124,100 +149,71 @@ def _fit_worker(fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool) -> R
     total_steps = t.epochs * len(train_loader)
     warmup = min(int(t.warmup_epochs * len(train_loader)), max(0, total_steps - 1))
     scheduler = warmup_cosine(optimizer, max(1, warmup), total_steps)
-
     if fabric.world_size > 1:  # DDP registers only parameters that require grad when it wraps
         model.set_trainable([True] * len(plan.rows))
     wrapped, optimizer = fabric.setup(model, optimizer)
     train_loader = fabric.setup_dataloaders(train_loader)
+    return _Session(
+        fabric, cfg, task, splits, model, wrapped, strategy, plan, optimizer, scheduler,
+        train_loader, val_loader, record, log, prep.backbone.data_config,
+    )  # fmt: skip
 
-    history: list[dict[str, Any]] = []
-    best_score, stale, start_epoch = float("-inf"), 0, 0
-    if resume:
-        state = _load_resume(run, model, optimizer, scheduler)
-        start_epoch, best_score, stale = state["epoch"] + 1, state["best_score"], state["stale"]
-        history = [dict(r) for r in run.read_history()][:start_epoch]
-        log.info(f"resuming from epoch {start_epoch + 1} of {t.epochs}")
-    tb = EpochLog(run.path, enabled=fabric.is_global_zero, first_epoch=start_epoch + 1)
 
-    for epoch in range(start_epoch, t.epochs):
-        epoch_start = time.perf_counter()
-        model.set_trainable(plan.trainable_flags(epoch), freeze_norms=strategy.bn == "frozen")
-        # LR per group as the epoch started (after it, the last epoch's would read 0 by cosine).
-        epoch_lrs = {f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups}
-        wrapped.train()
-        train_loss = _train_epoch(
-            fabric,
-            task,
-            wrapped,
-            model,
-            optimizer,
-            scheduler,
-            train_loader,
-            log,
-            f"epoch {epoch + 1}/{t.epochs}",
-            t.grad_clip,
-        )
-        val = run_evaluation(fabric, task, model, val_loader, splits.class_names)
-        score = float(val.get(task.monitor, float("nan")))
-        improved = score > best_score
-        if improved:
-            best_score, stale = score, 0
-        else:
-            stale += 1
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val.get("loss")}
-        row.update({k: v for k, v in val.items() if isinstance(v, (int, float)) and k != "loss"})
-        row.update(epoch_lrs)
-        row["trainable_parameters"] = plan.trainable_parameters(epoch)
-        row["seconds"] = round(time.perf_counter() - epoch_start, 3)
-        history.append(row)
-        log.info(
-            f"epoch {epoch + 1}/{t.epochs}  train_loss {train_loss:.4f}  "
-            f"val_loss {val.get('loss', float('nan')):.4f}  {task.monitor} {score:.4f}"
-            f"{'  (best)' if improved else ''}  {row['seconds']:.1f}s"
-        )
-        stop = bool(t.patience) and stale >= t.patience  # patience 0 or None: never stop early
-        if fabric.is_global_zero:
-            meta = {
-                "epoch": epoch + 1,
-                task.monitor: score,
-                "task": cfg.task,
-                "backbone": cfg.model.backbone,
-                "num_classes": len(splits.class_names),
-            }
-            run.write_history(history)
-            if improved:
-                ckpt.save_model(run.best, model, meta)
-            ckpt.save_model(run.last, model, meta)
-            # Written last and self-contained (it holds the model too): a kill at any point leaves
-            # either the previous epoch's state or this one's, never a mix.
-            ckpt.save_training_state(
-                run.state,
-                {
-                    "epoch": epoch,
-                    "best_score": best_score,
-                    "stale": stale,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "rng": ckpt.rng_state(),
-                },
-            )
-            tb.log(row)
-        fabric.barrier()
-        if stop:
-            log.info(f"early stop: {task.monitor} did not improve for {t.patience} epoch(s)")
-            break
+def _resume(s: _Session) -> int:
+    """Load the last completed epoch's state; returns the epoch to start from."""
+    state = s.record.resume_state(s.model, s.optimizer, s.scheduler)
+    s.best_score, s.stale = state["best_score"], state["stale"]
+    start_epoch = state["epoch"] + 1
+    s.history = [dict(r) for r in s.record.dir.read_history()][:start_epoch]
+    s.log.info(f"resuming from epoch {start_epoch + 1} of {s.cfg.train.epochs}")
+    return start_epoch
 
-    if fabric.world_size > 1:
-        _check_replicas_agree(fabric, model)
-    metrics = _final_metrics(fabric, task, model, run, splits, t)
-    seconds = time.perf_counter() - started
-    metrics["train_seconds"] = round(seconds, 3)
-    if fabric.is_global_zero:
-        write_json(run.metrics, metrics)
-        tb.close()
-        write_report_safely(run.path, splits, warn=log.info)
-    return RunResult(run.path, metrics, history, seconds)
+
+def _run_epoch(s: _Session, epoch: int) -> tuple[dict[str, Any], bool]:
+    """Train and validate one epoch, record it; returns its history row and whether to stop."""
+    t, task = s.cfg.train, s.task
+    epoch_start = time.perf_counter()
+    s.model.set_trainable(s.plan.trainable_flags(epoch), freeze_norms=s.strategy.bn == "frozen")
+    # LR per group as the epoch started (after it, the last epoch's would read 0 by cosine).
+    epoch_lrs = {f"lr_{g['name']}": g["lr"] for g in s.optimizer.param_groups}
+    s.wrapped.train()
+    train_loss = _train_epoch(
+        s.fabric, task, s.wrapped, s.model, s.optimizer, s.scheduler, s.train_loader, s.log,
+        f"epoch {epoch + 1}/{t.epochs}", t.grad_clip,
+    )  # fmt: skip
+    val = run_evaluation(s.fabric, task, s.model, s.val_loader, s.splits.class_names)
+    score = float(val.get(task.monitor, float("nan")))
+    improved = score > s.best_score
+    s.best_score, s.stale = (score, 0) if improved else (s.best_score, s.stale + 1)
+    row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val.get("loss")}
+    row.update({k: v for k, v in val.items() if isinstance(v, (int, float)) and k != "loss"})
+    row.update(epoch_lrs)
+    row["trainable_parameters"] = s.plan.trainable_parameters(epoch)
+    row["seconds"] = round(time.perf_counter() - epoch_start, 3)
+    s.history.append(row)
+    s.log.info(
+        f"epoch {epoch + 1}/{t.epochs}  train_loss {train_loss:.4f}  "
+        f"val_loss {val.get('loss', float('nan')):.4f}  {task.monitor} {score:.4f}"
+        f"{'  (best)' if improved else ''}  {row['seconds']:.1f}s"
+    )
+    if s.fabric.is_global_zero:
+        meta = {
+            "epoch": epoch + 1,
+            task.monitor: score,
+            "task": s.cfg.task,
+            "backbone": s.cfg.model.backbone,
+            "num_classes": len(s.splits.class_names),
+        }
+        state = {
+            "epoch": epoch,
+            "best_score": s.best_score,
+            "stale": s.stale,
+            "model": s.model.state_dict(),
+            "optimizer": s.optimizer.state_dict(),
+            "scheduler": s.scheduler.state_dict(),
+        }
+        s.record.epoch(s.history, s.model, meta, improved, state)
+    return row, bool(t.patience) and s.stale >= t.patience  # patience 0 or None: never stop
 
 
 def _train_epoch(
@@ -246,17 +242,15 @@ def _train_epoch(
     return total / max(count, 1)
 
 
-def _final_metrics(fabric, task, model, run: RunDir, splits, t) -> dict[str, Any]:
+def _final_metrics(s: _Session) -> dict[str, Any]:
     """Metrics of the best checkpoint on val (and test when there is one)."""
-    if run.best.with_suffix(".safetensors").is_file():
-        ckpt.load_model_weights(run.best, model)
+    s.record.load_best(s.model)
     out: dict[str, Any] = {}
-    loaders = {"val": splits.val, "test": splits.test}
-    for split, dataset in loaders.items():
+    for split, dataset in (("val", s.splits.val), ("test", s.splits.test)):
         if dataset is None or len(dataset) == 0:
             continue
-        loader = DataLoader(dataset, batch_size=t.batch_size, collate_fn=task.collate)
-        out[split] = run_evaluation(fabric, task, model, loader, splits.class_names)
+        loader = DataLoader(dataset, batch_size=s.cfg.train.batch_size, collate_fn=s.task.collate)
+        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, s.splits.class_names)
     headline = out.get("test") or out.get("val") or {}
     for k, v in headline.items():  # flat top-level keys: the split that best measures the model
         if isinstance(v, (int, float)):
@@ -275,21 +269,6 @@ def _check_replicas_agree(fabric: Fabric, model) -> None:
         raise RuntimeError(f"DDP replicas disagree after training: parameter sums {sums.tolist()}")
 
 
-def _load_resume(run: RunDir, model, optimizer, scheduler) -> dict[str, Any]:
-    if not run.state.is_file():
-        raise RunDirError(
-            f"{run.path} has no completed epoch to resume from (no {run.state.name})",
-            hint="start it again with `transferkit train --config "
-            f"{run.config}`, or pick another run",
-        )
-    state = ckpt.load_training_state(run.state)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    ckpt.set_rng_state(state["rng"])
-    return state
-
-
 def _batch_size(batch) -> int:
     first = batch[0] if isinstance(batch, (list, tuple)) else batch
     return len(first) if hasattr(first, "__len__") else 1
@@ -302,8 +281,3 @@ def _data_line(splits) -> str:
         if ds is not None
     )
     return f"data: {len(splits.class_names)} classes; images: {sizes}"
-
-
-def backbone_weights_info(backbone) -> dict | None:
-    """The weights record of a backbone (None for random init)."""
-    return getattr(backbone, "weights_info", None)

@@ -9,8 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from transferkit.core import console
 
-from transferkit.core import console
-
 
 class RunLog:
     """Prints run messages on rank 0 only; ``quiet`` drops progress bars (for log files)."""

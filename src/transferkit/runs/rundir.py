@@ -3,6 +3,7 @@
 Layout::
 
     config.yaml           resolved RunConfig
+    auto.json             --strategy auto: measurements and the choice (auto runs only)
     classes.json          class names (label order)
     plan.json             freeze plan
     data.json             data summary (counts, skipped files)
@@ -19,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transferkit import zoo
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import RunDirError
 from transferkit.core.fileio import atomic_write_text, read_json, write_json
+from transferkit.runs.checkpoint import load_model_weights
+from transferkit.tasks import get_task
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import DataConfig
 
@@ -111,17 +115,13 @@ class RunHandle:
 
 def load_run(path: str | Path, which: str = "best", device: str = "cpu") -> RunHandle:
     """Rebuild the model of a run directory and load its ``best`` (or ``last``) checkpoint."""
-    from transferkit.runs.checkpoint import load_model_weights
-    from transferkit.tasks import get_task
-    from transferkit.zoo import create_backbone
-
     run = RunDir(path)
     run.require_run()
     cfg = RunConfig.load(run.config)
     class_names, data_config = run.read_classes()
     task = get_task(cfg.task)
     # The checkpoint holds every weight, so the backbone is built without loading pretrained ones.
-    backbone = create_backbone(cfg.model.backbone, weights="none")
+    backbone = zoo.create_backbone(cfg.model.backbone, weights="none")
     model = task.build_model(backbone, len(class_names), cfg.model)
     stem = run.best if which == "best" else run.last
     if which == "best" and not stem.with_suffix(".safetensors").is_file():

@@ -17,19 +17,40 @@ The rule, in order (the first that applies wins):
 These thresholds encode the usual advice on transfer learning (small data: freeze; data far
 from the pretraining domain and plenty of it: fine-tune everything); they are defaults, not
 measured optima, and ``transferkit compare`` measures the alternatives on a given data set.
+
+This module decides only: the measurements come from the engine (``engine.run``), which builds
+the backbone and reads the data set once for the decision and the run that follows.
 """
 
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
-from typing import Any
 
 from transferkit.core.config import RunConfig
-from transferkit.core.fileio import write_json
+from transferkit.core.errors import ConfigError
 
 FEW, SMALL, LARGE = 10, 50, 500  # median training images per class
 GOOD, FAIR = 0.9, 0.5  # probe quality: (accuracy - chance) / (1 - chance)
+THRESHOLDS = {"few": FEW, "small": SMALL, "large": LARGE, "good": GOOD, "fair": FAIR}
+
+
+def check_auto_config(cfg: RunConfig) -> None:
+    """Raise ConfigError unless ``--strategy auto`` can decide for ``cfg``'s task.
+
+    The decision counts images per class and probes pooled features, which only classification
+    has; the other tasks are refused before any work (backbone, data) is done.
+    """
+    if cfg.task != "classify":
+        raise ConfigError(
+            f"strategy 'auto' is for classification, not task {cfg.task!r}",
+            hint="choose --strategy head, gradual, partial:N or full "
+            "(`transferkit compare` measures them side by side)",
+        )
+
+
+def wants_probe(per_class: float) -> bool:
+    """Whether the probe's accuracy can change the decision (not below ``FEW`` per class)."""
+    return per_class >= FEW
 
 
 def images_per_class(splits) -> float:
@@ -69,60 +90,3 @@ def decide(per_class: float, num_classes: int, probe_accuracy: float | None) -> 
         f"{said} < {FAIR} with {per_class:g} images per class (>= {LARGE}): the features are "
         "far from this task and there is data enough to fine-tune everything"
     )
-
-
-def measure(
-    cfg: RunConfig, splits, *, backbone=None, cache_dir: str | Path | None = None
-) -> dict[str, Any]:
-    """Images per class and, when it can change the answer, the probe's val accuracy."""
-    from transferkit.transfer.features import FeatureCache
-    from transferkit.transfer.probe import probe_splits
-
-    per_class = images_per_class(splits)
-    record: dict[str, Any] = {"images_per_class": per_class, "probe_accuracy": None}
-    if per_class >= FEW and backbone is not None and cfg.task == "classify":
-        outcome = probe_splits(backbone, splits, cfg, FeatureCache(cache_dir))
-        record.update(
-            probe_accuracy=outcome.val_accuracy(),
-            probe_l2=outcome.fit.l2,
-            probe_extracted=outcome.extracted,
-        )
-    return record
-
-
-def choose_strategy(
-    cfg: RunConfig, splits, *, backbone=None, cache_dir: str | Path | None = None
-) -> tuple[str, str]:
-    """``(strategy, reason)`` for ``cfg`` on ``splits`` (the probe needs ``backbone``)."""
-    record = measure(cfg, splits, backbone=backbone, cache_dir=cache_dir)
-    return decide(record["images_per_class"], len(splits.class_names), record["probe_accuracy"])
-
-
-def resolve_auto(
-    cfg: RunConfig, out_dir: Path, *, cache_dir: str | Path | None = None
-) -> RunConfig:
-    """Replace ``--strategy auto`` by the chosen strategy; print the reason, record it in the run.
-
-    The choice goes to ``auto.json`` in ``out_dir`` and, through the returned config, into the
-    run's ``config.yaml``.
-    """
-    from transferkit.engine.progress import RunLog
-    from transferkit.tasks import get_task
-    from transferkit.zoo import create_backbone
-
-    log = RunLog(quiet=cfg.train.quiet)
-    task = get_task(cfg.task)
-    backbone = create_backbone(cfg.model.backbone, weights=cfg.model.weights)
-    splits = task.load_data(cfg, backbone.data_config)
-    record = measure(cfg, splits, backbone=backbone, cache_dir=cache_dir)
-    strategy, reason = decide(
-        record["images_per_class"], len(splits.class_names), record["probe_accuracy"]
-    )
-    log.info(f"strategy auto -> {strategy}: {reason}")
-    record.update(
-        strategy=strategy,
-        reason=reason,
-        thresholds={"few": FEW, "small": SMALL, "large": LARGE, "good": GOOD, "fair": FAIR},
-    )
-    write_json(Path(out_dir) / "auto.json", record)
-    return cfg.replace(transfer={"strategy": strategy})

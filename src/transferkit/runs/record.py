@@ -1,0 +1,132 @@
+"""The one writer of a run directory, used by the training loop and the probe run alike.
+
+A run is recorded in a fixed order: :meth:`RunRecord.begin` (config, classes, plan, data summary)
+before the first epoch, :meth:`RunRecord.epoch` after each (history, best / last checkpoints,
+then the resume state, written last), :meth:`RunRecord.finish` (final metrics). The probe writes
+its single "epoch" with :meth:`RunRecord.probe_checkpoint`. Reading back goes through
+:class:`~transferkit.runs.rundir.RunDir` and :func:`~transferkit.runs.rundir.load_run`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from transferkit.core.config import RunConfig
+from transferkit.core.errors import RunDirError
+from transferkit.core.fileio import write_json
+from transferkit.runs import checkpoint as ckpt
+from transferkit.runs.rundir import RunDir, RunHandle
+from transferkit.zoo.backbone import DataConfig
+
+AUTO_FILE = "auto.json"
+
+
+@dataclass
+class RunResult:
+    """What a run returns: where it is, its final metrics and history, its wall time."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    seconds: float
+
+
+def refuse_existing(path: str | Path) -> None:
+    """Raise RunDirError when ``path`` already holds a run: a new run never writes into one."""
+    if RunDir(path).is_run():
+        raise RunDirError(
+            f"{path} already holds a run; it is left untouched",
+            hint=f"continue it with `transferkit train --resume {path}` (resume=True in the API) "
+            "or choose another output folder",
+        )
+
+
+def weights_info(backbone) -> dict | None:
+    """The weights record of a backbone (None for random init)."""
+    return getattr(backbone, "weights_info", None)
+
+
+class RunRecord:
+    """Writes one run directory; every file goes through an atomic write."""
+
+    def __init__(self, path: str | Path):
+        self.dir = RunDir(path)
+
+    @property
+    def path(self) -> Path:
+        return self.dir.path
+
+    def begin(self, cfg: RunConfig, splits, backbone, plan: dict[str, Any]) -> None:
+        """What is known before training: config, classes and preprocessing, plan, data."""
+        cfg.save(self.dir.config)
+        self.dir.write_classes(splits.class_names, backbone.data_config)
+        write_json(self.dir.plan, plan)
+        write_json(self.dir.data_summary, {**splits.summary, "weights": weights_info(backbone)})
+
+    def auto_choice(self, record: dict[str, Any]) -> None:
+        """``auto.json``: the measurements and reason behind ``--strategy auto``'s choice."""
+        write_json(self.path / AUTO_FILE, record)
+
+    def epoch(
+        self,
+        history: list[dict[str, Any]],
+        model: nn.Module,
+        meta: dict[str, Any],
+        improved: bool,
+        state: dict[str, Any],
+    ) -> None:
+        """History so far, the best (when ``improved``) and last checkpoints, the resume state."""
+        self.dir.write_history(history)
+        if improved:
+            ckpt.save_model(self.dir.best, model, meta)
+        ckpt.save_model(self.dir.last, model, meta)
+        # Written last and self-contained (it holds the model too): a kill at any point leaves
+        # either the previous epoch's state or this one's, never a mix.
+        ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
+
+    def probe_checkpoint(self, history: list[dict[str, Any]], model: nn.Module, meta) -> None:
+        """The probe's one fit: history (one row per L2), best checkpoint, last = best."""
+        self.dir.write_history(history)
+        ckpt.save_model(self.dir.best, model, meta)
+        for suffix in (".safetensors", ".json"):  # link the files instead of writing them twice
+            best, last = self.dir.best.with_suffix(suffix), self.dir.last.with_suffix(suffix)
+            last.unlink(missing_ok=True)
+            try:
+                os.link(best, last)
+            except OSError:  # file systems without hard links
+                shutil.copyfile(best, last)
+
+    def finish(self, metrics: dict[str, Any]) -> None:
+        """The final metrics (val, and test when there is a test split)."""
+        write_json(self.dir.metrics, metrics)
+
+    def resume_state(self, model, optimizer, scheduler) -> dict[str, Any]:
+        """Load the last completed epoch into ``model``, ``optimizer``, ``scheduler`` and RNGs."""
+        if not self.dir.state.is_file():
+            raise RunDirError(
+                f"{self.path} has no completed epoch to resume from (no {self.dir.state.name})",
+                hint="start it again with `transferkit train --config "
+                f"{self.dir.config}`, or pick another run",
+            )
+        state = ckpt.load_training_state(self.dir.state)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        ckpt.set_rng_state(state["rng"])
+        return state
+
+    def load_best(self, model: nn.Module) -> None:
+        """Load the best checkpoint into ``model`` when there is one (else it stays as it is)."""
+        if self.dir.best.with_suffix(".safetensors").is_file():
+            ckpt.load_model_weights(self.dir.best, model)
+
+    def handle(self, cfg: RunConfig, class_names, data_config: DataConfig, model) -> RunHandle:
+        """The run as :func:`~transferkit.runs.rundir.load_run` would return it, with the model
+        in memory (the report after training needs no rebuild from disk)."""
+        return RunHandle(self.dir, cfg, list(class_names), data_config, model.eval(), {})

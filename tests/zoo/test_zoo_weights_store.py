@@ -10,8 +10,9 @@ import torch
 
 from transferkit.core.errors import WeightsMismatchError, WeightsUnavailableError
 from transferkit.zoo import create_backbone
+from transferkit.zoo.sources.torchvision import tv_weights_enum
 from transferkit.zoo.weights import store
-from transferkit.zoo.weights.caches import hub_checkpoints_dir, tv_weights_enum
+from transferkit.zoo.weights.caches import hub_checkpoints_dir
 
 NAME = "tv:resnet18"
 

@@ -1,4 +1,4 @@
-"""The backbone contract every adapter honours (timm, torchvision).
+"""The backbone contract every adapter honours (timm, torchvision), and the names that pick one.
 
 A backbone is an ``nn.Module`` that exposes:
 
@@ -16,6 +16,24 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+
+@dataclass(frozen=True)
+class BackboneName:
+    """A parsed canonical name: ``<source>:<arch>[.<tag>]`` (``timm:resnet50.a1_in1k``)."""
+
+    source: str  # the source's prefix in zoo.sources.SOURCES: "timm", "tv", ...
+    arch: str  # architecture name in that library
+    tag: str | None = None  # pretrained tag, for sources whose names carry one (timm)
+
+    @property
+    def canonical(self) -> str:
+        return f"{self.source}:{self.model_name}"
+
+    @property
+    def model_name(self) -> str:
+        """The name the source library's factory takes (timm keeps the tag)."""
+        return self.arch if not self.tag else f"{self.arch}.{self.tag}"
 
 
 @dataclass(frozen=True)

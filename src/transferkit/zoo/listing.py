@@ -10,12 +10,13 @@ import fnmatch
 from dataclasses import dataclass
 
 from transferkit.zoo.aliases import ALIASES
-from transferkit.zoo.names import BackboneName, parse_backbone_name, timm_names, tv_names
+from transferkit.zoo.backbone import BackboneName
+from transferkit.zoo.names import parse_backbone_name
+from transferkit.zoo.sources import SOURCES
 from transferkit.zoo.weights import store
 from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS
-from transferkit.zoo.weights.caches import cache_candidates
 
-# A pattern that matches more than this many timm/torchvision names lists only the first ones.
+# A pattern that matches more than this many full names lists only the first ones.
 MAX_ROWS = 60
 
 
@@ -25,7 +26,7 @@ class BackboneRow:
 
     name: str  # as the user writes it (alias or full name)
     canonical: str
-    source: str  # "timm" or "tv"
+    source: str  # the source's prefix: "timm", "tv", ...
     parameters: int  # backbone scalars, pretraining classifier excluded
     weights: str  # where found offline: built-in, store, torch hub cache, hf cache, or "no"
     licence: str
@@ -36,14 +37,14 @@ def list_backbones(pattern: str | None = None) -> list[BackboneRow]:
     """Rows for the alias table, or for every name matching ``pattern``.
 
     ``pattern`` is a shell-style glob, case-insensitive (a plain word matches as a substring);
-    it is matched against the short names and against ``timm:NAME`` / ``tv:NAME``. At most
+    it is matched against the short names and against full names (``timm:NAME``). At most
     :data:`MAX_ROWS` full names are listed.
     """
     names = list(ALIASES)
     if pattern:
         glob = pattern.lower() if any(c in pattern for c in "*?[") else f"*{pattern.lower()}*"
         alias_of = {full: alias for alias, full in ALIASES.items()}
-        full = [f"timm:{n}" for n in timm_names()] + [f"tv:{n}" for n in tv_names()]
+        full = [f"{p}:{n}" for p, source in SOURCES.items() for n in source.names()]
         hits = [n for n in full if fnmatch.fnmatchcase(n.lower(), glob)]
         hits += [n for n in full if fnmatch.fnmatchcase(n.partition(":")[2].lower(), glob)]
         short = [a for a in ALIASES if fnmatch.fnmatchcase(a, glob)]
@@ -54,14 +55,13 @@ def list_backbones(pattern: str | None = None) -> list[BackboneRow]:
 
 
 def _row(name: str) -> BackboneRow:
-    from transferkit.zoo.factory import meta_model
-    from transferkit.zoo.weights.resolve import provenance
-
     bn = parse_backbone_name(name)
+    source = SOURCES.get(bn.source)
     where, licence = local_weights(bn)
     if licence is None:
-        licence = provenance(bn)[0] if (bn.source == "tv" or bn.tag) else "-"
-    params = meta_model(bn).backbone_parameters()
+        published = source.provenance(bn)
+        licence = published[0] if published else "-"
+    params = source.meta_model(bn).backbone_parameters()
     return BackboneRow(name, bn.canonical, bn.source, params, where, licence, where != "no")
 
 
@@ -73,7 +73,7 @@ def local_weights(bn: BackboneName) -> tuple[str, str | None]:
     builtin = BUILTIN_WEIGHTS.get(bn.canonical)
     if builtin is not None and builtin.path() is not None:
         return "built-in", builtin.licence
-    for c in cache_candidates(bn):
+    for c in SOURCES.get(bn.source).cache_candidates(bn):
         if c.found is not None:
             return c.label, None
     return "no", None

@@ -15,11 +15,107 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from transferkit.core.errors import ConfigError, WeightsMismatchError, WeightsUnavailableError
-from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
+from transferkit.core.errors import (
+    BackboneNotFoundError,
+    ConfigError,
+    WeightsMismatchError,
+    WeightsUnavailableError,
+    did_you_mean,
+)
+from transferkit.zoo.backbone import Backbone, BackboneName, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.grouping import build_stages
-from transferkit.zoo.names import BackboneName
-from transferkit.zoo.weights.spec import build_on_meta, load_checked
+from transferkit.zoo.weights.caches import CacheCandidate, hf_candidate, url_candidate
+from transferkit.zoo.weights.spec import (
+    Architecture,
+    ResolvedWeights,
+    build_on_meta,
+    load_checked,
+)
+
+
+class TimmSource:
+    """``timm:NAME[.TAG]``: every model ``timm.list_models()`` knows, with its pretrained tags."""
+
+    prefix = "timm"
+    library = "timm"
+
+    def names(self) -> tuple[str, ...]:
+        return timm_names()
+
+    def parse(self, rest: str, raw: str) -> BackboneName:
+        """The tag is part of the canonical name (it decides weights and preprocessing); a
+        name without one gets timm's default tag, or none when timm has no weights for it."""
+        import timm.models
+
+        arch, tag = timm.models.split_model_name_tag(rest)
+        if arch not in timm_names():
+            raise BackboneNotFoundError(
+                f"timm has no model {arch!r} (in {raw!r})."
+                + did_you_mean(f"timm:{arch}", [f"timm:{n}" for n in timm_names()])
+            )
+        tags = [n.partition(".")[2] for n in timm.models.get_arch_pretrained_cfgs(arch)]
+        if tag:
+            if tag not in tags:
+                raise BackboneNotFoundError(
+                    f"timm model {arch!r} has no pretrained tag {tag!r} (in {raw!r}); "
+                    f"its tags: {', '.join(tags) or 'none'}." + did_you_mean(tag, tags)
+                )
+            return BackboneName("timm", arch, tag)
+        default = timm.models.get_pretrained_cfg(arch)
+        has_weights = default is not None and (default.url or default.hf_hub_id)
+        return BackboneName("timm", arch, default.tag if has_weights else None)
+
+    def meta_model(self, bn: BackboneName) -> Architecture:
+        model, head = meta_timm_model(bn)
+        return Architecture(model, head, head)
+
+    def build(
+        self, bn: BackboneName, resolved: ResolvedWeights | None, keep_source_head: bool
+    ) -> Backbone:
+        kwargs = {}
+        if resolved is not None:
+            kwargs = {
+                "state_dict": resolved.state_dict,
+                "framework_file": resolved.framework_file,
+                "download": resolved.download,
+                "file_label": str(resolved.spec.file) if resolved.spec.file else None,
+            }
+        model = build_timm_model(bn, **kwargs)
+        preprocessing = resolved.spec.preprocessing if resolved is not None else None
+        config = preprocessing or timm_data_config(model)
+        return TimmBackbone(model, bn.canonical, config, keep_source_head)
+
+    def cache_candidates(self, bn: BackboneName) -> list[CacheCandidate]:
+        if not bn.tag:
+            return []
+        import timm.models
+
+        cfg = timm.models.get_pretrained_cfg(bn.model_name)
+        out = []
+        if cfg.hf_hub_id:
+            out.append(hf_candidate(cfg.hf_hub_id, cfg.hf_hub_filename))
+        if cfg.url:
+            out.append(url_candidate(cfg.url))
+        return out
+
+    def provenance(self, bn: BackboneName) -> tuple[str, str] | None:
+        if not bn.tag:
+            return None
+        import timm.models
+
+        cfg = timm.models.get_pretrained_cfg(bn.model_name)
+        return cfg.license or "unknown", f"timm tag {cfg.tag}"
+
+    def download(self, bn: BackboneName) -> Path | None:
+        return None  # timm fetches (Hugging Face hub or URL) and loads the file itself
+
+
+@functools.lru_cache(maxsize=1)
+def timm_names() -> tuple[str, ...]:
+    """Every architecture timm registers."""
+    import timm
+
+    return tuple(timm.list_models())
 
 
 def build_timm_model(
@@ -199,3 +295,6 @@ class TimmBackbone(Backbone):
         if not self._keep_head:
             return super().forward_source_head(pooled)
         return self.model.get_classifier()(pooled)
+
+
+SOURCE = TimmSource()

@@ -15,13 +15,93 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from transferkit.core.errors import ConfigError
-from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
+from transferkit.core.errors import BackboneNotFoundError, ConfigError, did_you_mean
+from transferkit.zoo.backbone import Backbone, BackboneName, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.grouping import build_stages, stride_of
-from transferkit.zoo.names import BackboneName
 from transferkit.zoo.sources.tv_families import CnnFamily, family_for
-from transferkit.zoo.weights.caches import tv_weights_enum
-from transferkit.zoo.weights.spec import build_on_meta, load_checked, load_state_dict_file
+from transferkit.zoo.weights.caches import CacheCandidate, url_candidate
+from transferkit.zoo.weights.spec import (
+    Architecture,
+    ResolvedWeights,
+    build_on_meta,
+    load_checked,
+    load_state_dict_file,
+)
+
+
+class TorchvisionSource:
+    """``tv:NAME``: every classification model of ``torchvision.models``."""
+
+    prefix = "tv"
+    library = "torchvision classification"
+
+    def names(self) -> tuple[str, ...]:
+        return tv_names()
+
+    def parse(self, rest: str, raw: str) -> BackboneName:
+        if rest not in tv_names():
+            raise BackboneNotFoundError(
+                f"torchvision has no classification model {rest!r} (in {raw!r})."
+                + did_you_mean(f"tv:{rest}", [f"tv:{n}" for n in tv_names()])
+            )
+        return BackboneName("tv", rest)
+
+    def meta_model(self, bn: BackboneName) -> Architecture:
+        model, head, aux, unused = meta_tv_model(bn)
+        return Architecture(model, head, head + aux, unused)
+
+    def build(
+        self, bn: BackboneName, resolved: ResolvedWeights | None, keep_source_head: bool
+    ) -> Backbone:
+        kwargs = {}
+        if resolved is not None:  # downloads were fetched into the cache during resolution
+            kwargs = {
+                "state_dict": resolved.state_dict,
+                "framework_file": resolved.framework_file,
+                "file_label": str(resolved.spec.file) if resolved.spec.file else None,
+            }
+        model = build_tv_model(bn, **kwargs)
+        preprocessing = resolved.spec.preprocessing if resolved is not None else None
+        config = preprocessing or tv_data_config(bn.arch)
+        return TorchvisionBackbone(model, bn.canonical, config, keep_source_head)
+
+    def cache_candidates(self, bn: BackboneName) -> list[CacheCandidate]:
+        enum = tv_weights_enum(bn.arch)
+        return [url_candidate(enum.url)] if enum is not None else []
+
+    def provenance(self, bn: BackboneName) -> tuple[str, str] | None:
+        enum = tv_weights_enum(bn.arch)
+        return "see torchvision docs", f"torchvision {enum.name}" if enum else "unknown"
+
+    def download(self, bn: BackboneName) -> Path | None:
+        """Fetch the default weights into torch hub's cache (hash-checked)."""
+        import torch.hub
+
+        enum = tv_weights_enum(bn.arch)
+        path = url_candidate(enum.url).path
+        match = torch.hub.HASH_REGEX.search(path.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # download_url_to_file writes a temporary file and renames it: no half-written entry.
+        torch.hub.download_url_to_file(enum.url, str(path), match.group(1) if match else None)
+        return path
+
+
+@functools.lru_cache(maxsize=1)
+def tv_names() -> tuple[str, ...]:
+    """Every torchvision classification model."""
+    import torchvision
+
+    return tuple(torchvision.models.list_models(module=torchvision.models))
+
+
+def tv_weights_enum(arch: str):
+    """The default weights enum member of a torchvision model (None when it has none)."""
+    from torchvision.models import get_model_weights
+
+    try:
+        return get_model_weights(arch).DEFAULT
+    except (ValueError, AttributeError):
+        return None
 
 
 def _weights_meta(arch: str) -> dict:
@@ -209,3 +289,6 @@ class TorchvisionBackbone(Backbone):
         if not self._keep_head:
             return super().forward_source_head(pooled)
         return self.model.get_submodule(self._head)(pooled)
+
+
+SOURCE = TorchvisionSource()

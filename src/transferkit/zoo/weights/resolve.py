@@ -4,33 +4,16 @@ framework caches -> download (only when allowed). Nothing here ever falls back t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-
-import torch
 
 from transferkit.core import env
 from transferkit.core.errors import WeightsMismatchError, WeightsUnavailableError
 from transferkit.core.fileio import sha256_file
-from transferkit.zoo.names import BackboneName
+from transferkit.zoo.backbone import BackboneName
+from transferkit.zoo.sources import SOURCES
 from transferkit.zoo.weights import store
 from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS, adapt_layout
-from transferkit.zoo.weights.caches import cache_candidates, download_tv, tv_weights_enum
-from transferkit.zoo.weights.spec import WeightsSpec, load_state_dict_file
-
-
-@dataclass
-class ResolvedWeights:
-    """What to load and where it came from.
-
-    Exactly one of: ``state_dict`` (read here, loaded with our strict check), ``framework_file``
-    (a cache file the source library loads itself), ``download`` (the library fetches it).
-    """
-
-    spec: WeightsSpec
-    state_dict: dict[str, torch.Tensor] | None = None
-    framework_file: Path | None = None
-    download: bool = False
+from transferkit.zoo.weights.spec import ResolvedWeights, WeightsSpec, load_state_dict_file
 
 
 def downloads_allowed(allow_download: bool | None) -> bool:
@@ -93,7 +76,7 @@ def _auto(
             return _builtin(bn, builtin, path, target_keys)
         looked.append(f"package {builtin.distribution} (not installed)")
 
-    candidates = cache_candidates(bn)
+    candidates = SOURCES.get(bn.source).cache_candidates(bn)
     for c in candidates:
         if c.found is not None:
             spec = WeightsSpec(
@@ -118,16 +101,16 @@ def _auto(
 
 
 def _download(bn: BackboneName) -> ResolvedWeights:
-    if bn.source == "timm":  # timm fetches (Hugging Face hub or URL) and loads it itself
-        spec = WeightsSpec(bn.canonical, None, None, "download", *provenance(bn))
-        return ResolvedWeights(spec, download=True)
     try:
-        path = download_tv(bn.arch)
+        path = SOURCES.get(bn.source).download(bn)
     except OSError as e:  # URLError and socket errors are OSErrors
         raise WeightsUnavailableError(
             f"downloading the weights of {bn.canonical} failed: {e}",
             "check the connection, or import the file with `transferkit weights add`",
         ) from e
+    if path is None:  # the library fetches and loads the file itself while building
+        spec = WeightsSpec(bn.canonical, None, None, "download", *provenance(bn))
+        return ResolvedWeights(spec, download=True)
     spec = WeightsSpec(bn.canonical, path, sha256_file(path), "download", *provenance(bn))
     return ResolvedWeights(spec, framework_file=path)
 
@@ -154,10 +137,4 @@ def _builtin(bn: BackboneName, builtin, path: Path, target_keys: list[str]) -> R
 
 def provenance(bn: BackboneName) -> tuple[str, str]:
     """(licence, pretraining data) of the library's published weights, as it states them."""
-    if bn.source == "tv":
-        enum = tv_weights_enum(bn.arch)
-        return "see torchvision docs", f"torchvision {enum.name}" if enum else "unknown"
-    import timm.models
-
-    cfg = timm.models.get_pretrained_cfg(bn.model_name)
-    return cfg.license or "unknown", f"timm tag {cfg.tag}"
+    return SOURCES.get(bn.source).provenance(bn) or ("unknown", "unknown")

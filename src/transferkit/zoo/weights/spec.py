@@ -46,6 +46,37 @@ class WeightsSpec:
         }
 
 
+@dataclass
+class ResolvedWeights:
+    """What to load and where it came from.
+
+    Exactly one of: ``state_dict`` (read here, loaded with our strict check), ``framework_file``
+    (a cache file the source library loads itself), ``download`` (the library fetches it).
+    """
+
+    spec: WeightsSpec
+    state_dict: dict[str, torch.Tensor] | None = None
+    framework_file: Path | None = None
+    download: bool = False
+
+
+@dataclass
+class Architecture:
+    """A model built on the meta device, with the state-dict prefixes a checkpoint may omit."""
+
+    model: nn.Module
+    head: tuple[str, ...]  # the pretraining classifier
+    optional: tuple[str, ...]  # head plus auxiliary heads
+    unused: tuple[str, ...] = ()  # parts the backbone never runs (SqueezeNet's conv classifier)
+
+    def backbone_parameters(self) -> int:
+        """Scalars of the backbone as ``create_backbone`` builds it (no classifier, no aux)."""
+        drop = self.optional + self.unused
+        return sum(
+            p.numel() for n, p in self.model.named_parameters() if not (drop and n.startswith(drop))
+        )
+
+
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a ``.safetensors`` / ``.pth`` / ``.pt`` state dict without running code from it."""
     path = Path(path)

@@ -17,6 +17,8 @@ from transferkit.core import env
 from transferkit.core.errors import WeightsMismatchError
 from transferkit.core.fileio import atomic_write, read_json, sha256_file, write_json
 from transferkit.zoo.names import parse_backbone_name
+from transferkit.zoo.sources import SOURCES
+from transferkit.zoo.weights.builtin import adapt_layout
 from transferkit.zoo.weights.spec import check_state_dict, expected_shapes, load_state_dict_file
 
 
@@ -71,13 +73,10 @@ def add(
     Files in a known foreign layout (the EfficientNet-PyTorch keys of the built-in EfficientNet-Lite
     weights) are converted first. Raises :class:`WeightsMismatchError` when the keys do not fit.
     """
-    from transferkit.zoo.factory import meta_model
-    from transferkit.zoo.weights.builtin import adapt_layout
-
     bn = parse_backbone_name(name)
     file = Path(file)
     state_dict = load_state_dict_file(file)
-    arch = meta_model(bn)
+    arch = SOURCES.get(bn.source).meta_model(bn)
     expected = expected_shapes(arch.model)
     state_dict = adapt_layout(bn.canonical, state_dict, list(expected))
     check_state_dict(state_dict, expected, arch.optional, bn.canonical, file)

@@ -1,11 +1,19 @@
-"""Image helpers of the report: thumbnails, ground truth beside prediction, boxes, PNG bytes."""
+"""Drawing primitives: one palette; boxes with labels, masks, class overlays; thumbnails and PNGs.
+
+Nothing here knows a task: callers say which colour (a palette index) each box or mask gets and
+what text goes on a box. Prediction (``--draw``), the report and any task draw with these.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from transferkit.core.fileio import atomic_write
 
 PANEL = 320  # longest side of each panel of a ground-truth / prediction pair, in pixels
 THUMB = 160
@@ -54,22 +62,69 @@ def side_by_side(left: Image.Image, right: Image.Image, titles=("ground truth", 
     return out
 
 
+def colour(key: int) -> tuple[int, int, int]:
+    """The palette colour of ``key`` (a class or instance index; the palette repeats)."""
+    return COLOURS[key % len(COLOURS)]
+
+
 def draw_boxes(
     im: Image.Image,
     boxes: Sequence[Sequence[float]],
     labels: Sequence[str],
     colour_keys: Sequence[int],
     scale: float = 1.0,
+    width: int = 2,
+    filled_labels: bool = True,
+    min_label_width: float = 0,
 ) -> Image.Image:
-    """``im`` with XYXY ``boxes`` (original pixels, drawn at ``scale``) and their labels."""
+    """A copy of ``im`` with XYXY ``boxes`` (original pixels, drawn at ``scale``) and their labels.
+
+    ``filled_labels``: black text on a box-coloured band (readable on any image), else text in
+    the box colour. Boxes narrower than ``min_label_width`` drawn pixels get no text, so that
+    on small objects the text does not hide the object.
+    """
     im = im.copy()
     draw = ImageDraw.Draw(im)
     font = ImageFont.load_default()
     for box, text, key in zip(boxes, labels, colour_keys, strict=True):
-        colour = COLOURS[key % len(COLOURS)]
+        c = colour(key)
         x1, y1, x2, y2 = (v * scale for v in box)
-        draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=colour, width=2)
-        left, top, right, bottom = draw.textbbox((x1, max(0, y1 - 11)), text, font=font)
-        draw.rectangle([left - 1, top - 1, right + 1, bottom + 1], fill=colour)
-        draw.text((x1, max(0, y1 - 11)), text, fill=(0, 0, 0), font=font)
+        draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=c, width=width)
+        if x2 - x1 < min_label_width:
+            continue
+        if filled_labels:
+            left, top, right, bottom = draw.textbbox((x1, max(0, y1 - 11)), text, font=font)
+            draw.rectangle([left - 1, top - 1, right + 1, bottom + 1], fill=c)
+            draw.text((x1, max(0, y1 - 11)), text, fill=(0, 0, 0), font=font)
+        else:
+            draw.text((x1 + 1, max(0, y1 - 11)), text, fill=c, font=font)
     return im
+
+
+def draw_masks(
+    im: Image.Image, masks: Sequence[np.ndarray], colour_keys: Sequence[int], alpha: float = 0.5
+) -> Image.Image:
+    """``im`` with each boolean mask (H, W) tinted by its palette colour at ``alpha`` opacity;
+    overlapping masks blend in order."""
+    rgb = np.asarray(im.convert("RGB"), dtype=np.float32).copy()
+    for mask, key in zip(masks, colour_keys, strict=True):
+        m = np.asarray(mask).astype(bool)
+        rgb[m] = (1 - alpha) * rgb[m] + alpha * np.array(colour(key), dtype=np.float32)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+def overlay_classes(
+    im: Image.Image, class_mask: np.ndarray, colours: np.ndarray, alpha: float = 0.5
+) -> Image.Image:
+    """``im`` with each pixel of class > 0 in ``class_mask`` (H, W) tinted by ``colours[class]``
+    (an (N, 3) table) at ``alpha`` opacity; class 0 is left clear."""
+    rgb = np.asarray(im.convert("RGB"), dtype=np.float32)
+    tinted = np.asarray(colours, dtype=np.float32)[class_mask]
+    tint = (class_mask > 0)[..., None] * alpha
+    return Image.fromarray(np.clip(rgb * (1 - tint) + tinted * tint, 0, 255).astype(np.uint8))
+
+
+def save_png(im: Image.Image, path: Path) -> Path:
+    """Write ``im`` to ``path`` as PNG, atomically (a half-written image is never left behind)."""
+    atomic_write(path, lambda tmp: im.save(tmp, format="PNG"))
+    return path

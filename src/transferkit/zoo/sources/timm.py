@@ -43,8 +43,8 @@ class TimmSource:
         return timm_names()
 
     def parse(self, rest: str, raw: str) -> BackboneName:
-        """The tag is part of the canonical name (it decides weights and preprocessing); a
-        name without one gets timm's default tag, or none when timm has no weights for it."""
+        # The tag is part of the canonical name (it decides weights and preprocessing): a name
+        # without one gets timm's default tag, or none when timm has no weights for it.
         import timm.models
 
         arch, tag = timm.models.split_model_name_tag(rest)

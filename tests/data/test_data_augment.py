@@ -16,6 +16,7 @@ from transferkit.data.augment import (
     AugmentSettings,
     RandomAreaCrop,
     augment_settings,
+    augmented_eval_transform,
     classification_train_transform,
     single_augmentations,
     turn_off,
@@ -139,3 +140,13 @@ def test_turn_off_names_single_augmentations():
     assert single_augmentations(s) == {}
     with pytest.raises(ConfigError, match="Did you mean 'hflip'"):
         turn_off(s, ["hflp"])
+
+
+def test_augmented_eval_transform_is_the_augmentation_then_eval():
+    flip = single_augmentations(augment_settings("default"))["hflip"]
+    im = photo()
+    out = augmented_eval_transform(flip, CFG, 24)(im)
+    ref = eval_transform(CFG, 24)(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    torch.testing.assert_close(out, ref)
+    # the crop's settings are in its repr, which keys the feature cache
+    assert "scale=(0.8, 1.0)" in repr(augmented_eval_transform(RandomAreaCrop((0.8, 1.0)), CFG))

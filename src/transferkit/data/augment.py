@@ -175,6 +175,19 @@ def single_augmentations(settings: AugmentSettings) -> dict[str, v2.Transform]:
     return out
 
 
+def augmented_eval_transform(
+    augmentation: v2.Transform,
+    data_config: DataConfig,
+    img_size: int | tuple[int, int] | None = None,
+) -> v2.Compose:
+    """``augmentation`` (one of :func:`single_augmentations`), then the evaluation transform.
+
+    The features of the validation images under this transform are what the augmentation check
+    compares with the clean ones.
+    """
+    return v2.Compose([augmentation, *eval_transform(data_config, img_size).transforms])
+
+
 class RandomAreaCrop(v2.Transform):
     """Crop a random region of ``scale`` of the image area (aspect ratio in ``ratio``), unresized.
 
@@ -186,7 +199,12 @@ class RandomAreaCrop(v2.Transform):
         self, scale: tuple[float, float], ratio: tuple[float, float] = (3 / 4, 4 / 3)
     ) -> None:
         super().__init__()
+        self.scale, self.ratio = tuple(scale), tuple(ratio)
         self.sampler = v2.RandomResizedCrop(1, scale=scale, ratio=ratio)
+
+    def extra_repr(self) -> str:
+        """Scale and ratio in the repr: the feature cache keys its entries on a transform's repr."""
+        return f"scale={self.scale}, ratio={self.ratio}"
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         """The crop box (top, left, height, width), drawn once for all inputs of a call."""

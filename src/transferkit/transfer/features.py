@@ -33,23 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
-from torch.utils.data import DataLoader, Dataset
 
 from transferkit.core import env
-from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.core.errors import ConfigError
 from transferkit.core.fileio import atomic_write, read_json, write_json
-from transferkit.data.images import load_image_rgb
+from transferkit.transfer.cache_key import digest, file_fingerprint, weights_digest
+from transferkit.transfer.extract import extract_pooled
 from transferkit.zoo.backbone import Backbone
 
 try:  # POSIX only; elsewhere atomic renames alone keep concurrent runs safe (work may be doubled)
@@ -81,39 +72,6 @@ def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
     return root
 
 
-def weights_digest(backbone: Backbone) -> str:
-    """The identity of the backbone's weights: the file's sha256, or a digest of the tensors."""
-    info = getattr(backbone, "weights_info", None)
-    if isinstance(info, dict) and info.get("sha256"):
-        return f"sha256:{info['sha256']}"
-    # Random init (or weights of unknown origin): the features depend on the values themselves.
-    h = hashlib.sha256()
-    for name, t in sorted(backbone.state_dict().items()):
-        t = t.detach().cpu().contiguous()
-        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return f"tensors:{h.hexdigest()}"
-
-
-def file_fingerprint(paths: Sequence[str | Path]) -> list[str]:
-    """One ``path|size|mtime_ns`` line per distinct file, sorted by path."""
-    lines = []
-    for p in sorted({str(Path(p).resolve()) for p in paths}):
-        try:
-            st = os.stat(p)
-        except OSError as e:
-            raise DatasetError(
-                f"cannot read image file {p}: {e.strerror}",
-                hint="the data set changed while it was read; run again",
-            ) from None
-        lines.append(f"{p}|{st.st_size}|{st.st_mtime_ns}")
-    return lines
-
-
-def _digest(lines: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
 @dataclass
 class FeatureSet:
     """Features of the images asked for, in the order asked, and how they were obtained."""
@@ -141,7 +99,7 @@ class FeatureCache:
             "num_features": backbone.num_features,
             "weights": weights_digest(backbone),
             "transform": repr(transform),
-            "data": _digest(fingerprint),
+            "data": digest(fingerprint),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -215,17 +173,9 @@ class FeatureCache:
         return feats if feats.ndim == 2 and feats.shape[0] == count else None
 
     def _fill(
-        self,
-        entry,
-        key,
-        fingerprint,
-        backbone,
-        transform,
-        batch_size,
-        num_workers,
-        device,
+        self, entry, key, fingerprint, backbone, transform, batch_size, num_workers, device,
         progress,
-    ) -> tuple[torch.Tensor, int]:
+    ) -> tuple[torch.Tensor, int]:  # fmt: skip
         """Extract the shards that are missing or damaged, then write the manifest (last)."""
         for stale in entry.glob(".shard-*.tmp"):  # left by a killed run; we hold the lock
             stale.unlink(missing_ok=True)
@@ -243,19 +193,13 @@ class FeatureCache:
         start = time.perf_counter()
         files = [line.rsplit("|", 2)[0] for line in fingerprint]
         with extract_pooled(
-            backbone,
-            transform,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            device=device,
-            total=total,
-            progress=progress,
-            description=f"features {backbone.name}",
-        ) as run:
+            backbone, transform, batch_size=batch_size, num_workers=num_workers, device=device,
+            total=total, progress=progress, description=f"features {backbone.name}",
+        ) as run:  # fmt: skip
             for i in todo:
                 a, b = slices[i]
                 feats = run(files[a:b])
-                meta = {"key": key, "start": str(a), "digest": _digest(fingerprint[a:b])}
+                meta = {"key": key, "start": str(a), "digest": digest(fingerprint[a:b])}
                 atomic_write(
                     entry / _shard_name(i),
                     lambda p, f=feats, m=meta: save_file({"features": f}, str(p), m),
@@ -263,25 +207,7 @@ class FeatureCache:
                 parts[i] = feats
         dim = parts[0].shape[1] if parts else backbone.num_features
         table = torch.cat([parts[i] for i in range(len(slices))]) if slices else torch.zeros(0, dim)
-        write_json(
-            entry / "manifest.json",
-            {
-                "version": FORMAT_VERSION,
-                "key": key,
-                "backbone": backbone.name,
-                "weights": weights_digest(backbone),
-                "transform": repr(transform),
-                "num_images": n,
-                "dim": int(dim),
-                "data_root": os.path.commonpath(files) if files else "",
-                "shards": [
-                    {"file": _shard_name(i), "start": a, "count": b - a}
-                    for i, (a, b) in enumerate(slices)
-                ],
-                "extract_seconds": round(time.perf_counter() - start, 3),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            },
-        )
+        _write_manifest(entry, key, backbone, transform, files, slices, int(dim), start)
         return table, total
 
     def entries(self) -> list[dict[str, Any]]:
@@ -315,74 +241,31 @@ class FeatureCache:
         return len(rows), sum(r["bytes"] for r in rows)
 
 
+def _write_manifest(entry, key, backbone, transform, files, slices, dim: int, start: float):
+    """``manifest.json``, written last: an entry without it is never read."""
+    write_json(
+        entry / "manifest.json",
+        {
+            "version": FORMAT_VERSION,
+            "key": key,
+            "backbone": backbone.name,
+            "weights": weights_digest(backbone),
+            "transform": repr(transform),
+            "num_images": len(files),
+            "dim": dim,
+            "data_root": os.path.commonpath(files) if files else "",
+            "shards": [
+                {"file": _shard_name(i), "start": a, "count": b - a}
+                for i, (a, b) in enumerate(slices)
+            ],
+            "extract_seconds": round(time.perf_counter() - start, 3),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
+
+
 def _shard_name(i: int) -> str:
     return f"shard-{i:05d}.safetensors"
-
-
-class _Images(Dataset):
-    def __init__(self, files: Sequence[str], transform: Callable):
-        self.files, self.transform = files, transform
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.transform(load_image_rgb(self.files[i]))
-
-
-@contextmanager
-def extract_pooled(
-    backbone: Backbone,
-    transform: Callable,
-    *,
-    batch_size: int = 64,
-    num_workers: int = 0,
-    device=None,
-    total: int = 0,
-    progress: bool = True,
-    description: str = "features",
-):
-    """Yield ``run(files) -> (N, D) float32 CPU tensor``: the backbone's pooled features.
-
-    The backbone runs in eval mode under ``no_grad`` on ``device`` (CUDA when available) and is
-    put back on its device and in its mode afterwards; a rich bar counts ``total`` images.
-    """
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    home = next(backbone.parameters()).device
-    was_training = backbone.training
-    backbone.to(device).eval()
-    bar = None
-    if progress and total and Console(stderr=True).is_terminal:
-        bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        task_id = bar.add_task(description, total=total)
-        bar.start()
-
-    @torch.no_grad()
-    def run(files: Sequence[str]) -> torch.Tensor:
-        loader = DataLoader(
-            _Images(files, transform), batch_size=batch_size, num_workers=num_workers
-        )
-        out = []
-        for images in loader:
-            out.append(backbone.forward_pooled(images.to(device)).float().cpu())
-            if bar is not None:
-                bar.update(task_id, advance=len(images))
-        return torch.cat(out)
-
-    try:
-        yield run
-    finally:
-        if bar is not None:
-            bar.stop()
-        backbone.to(home).train(was_training)
 
 
 @contextmanager

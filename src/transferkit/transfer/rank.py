@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from transferkit import zoo
 from transferkit.core.errors import (
     BackboneNotFoundError,
     ConfigError,
@@ -24,7 +25,11 @@ from transferkit.core.errors import (
     WeightsUnavailableError,
 )
 from transferkit.core.fileio import write_json
+from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.transforms.classify import eval_transform
+from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.scores import NEEDS_SOURCE_HEAD, check_metric, compute_score
+from transferkit.zoo.weights import store
 
 
 def parse_backbones(text: str | Sequence[str]) -> list[str]:
@@ -47,13 +52,10 @@ def parse_backbones(text: str | Sequence[str]) -> list[str]:
 
 def local_backbones() -> list[str]:
     """Zoo backbones whose pretrained weights load offline, plus every weight-store entry."""
-    from transferkit.zoo import list_backbones
-    from transferkit.zoo.weights.store import list_entries
-
-    rows = [r for r in list_backbones() if r.weights_local]
+    rows = [r for r in zoo.list_backbones() if r.weights_local]
     names = [r.name for r in rows]
     known = {r.canonical for r in rows}
-    names += [e.name for e in list_entries() if e.name not in known]
+    names += [e.name for e in store.list_entries() if e.name not in known]
     return names
 
 
@@ -62,8 +64,6 @@ def load_labelled(data: str | Path, *, format: str = "auto", on_bad_image: str =
 
     The reader refuses a data set with fewer than two classes, which no score could rank on.
     """
-    from transferkit.data.datasets.classification import load_classification_data
-
     splits = load_classification_data(data, format=format, on_bad_image=on_bad_image)
     samples = [
         s for d in (splits.train, splits.val, splits.test) if d is not None for s in d.samples
@@ -92,32 +92,22 @@ def score_backbone(
     default location when None). A backbone that cannot be built or scored gives a row with
     ``status="skipped"`` and the ``reason``.
     """
-    from transferkit.data.transforms.classify import eval_transform
-    from transferkit.transfer.features import FeatureCache
-
     cache = cache if cache is not None else FeatureCache()
-
     start = time.perf_counter()
     row: dict[str, Any] = {"backbone": name, "metric": metric, "weights": weights}
     try:
         if backbone is None:
-            from transferkit.zoo import create_backbone
-
             torch.manual_seed(seed)  # random init (--weights none) is then the same every time
-            backbone = create_backbone(
+            backbone = zoo.create_backbone(
                 name, weights=weights, keep_source_head=metric in NEEDS_SOURCE_HEAD
             )
         if metric in NEEDS_SOURCE_HEAD and not backbone.has_source_head():
             raise ConfigError(f"{name} keeps no ImageNet classifier head, which {metric} needs")
         transform = eval_transform(backbone.data_config, img_size)
         got = cache.features(
-            backbone,
-            paths,
-            transform,
-            batch_size=batch_size,
-            num_workers=num_workers,
+            backbone, paths, transform, batch_size=batch_size, num_workers=num_workers,
             progress=progress,
-        )
+        )  # fmt: skip
         logits = None
         if metric in NEEDS_SOURCE_HEAD:
             with torch.no_grad():
@@ -158,8 +148,6 @@ def rank(
     Each row has ``backbone``, ``status`` ("ok" or "skipped"), ``score`` or ``reason``, and
     ``seconds``. With ``out``, ``rank.json`` is written there (atomically).
     """
-    from transferkit.transfer.features import FeatureCache
-
     check_metric(metric)
     names = parse_backbones(backbones)
     cache = FeatureCache(cache_dir)

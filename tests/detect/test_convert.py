@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from transferkit.cli.main import main
-from transferkit.data.convert import (
-    convert_dataset,
+from transferkit.data.boxes import (
     cxcywh_norm_to_xyxy,
     xywh_to_xyxy,
     xyxy_to_cxcywh_norm,
     xyxy_to_xywh,
 )
+from transferkit.data.convert import convert_dataset
 from transferkit.data.records import read_source
 from transferkit.core.errors import DatasetError
 

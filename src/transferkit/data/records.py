@@ -13,6 +13,7 @@ Boxes that leave the image are clipped and counted, or an error under ``strict``
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,20 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.data.formats import BOXES, find_format, get_format, require_path
 from transferkit.data.images import oriented_size
+from transferkit.data.splits import carve_missing
 
-FORMATS = ("coco", "voc", "yolo")
-SPLITS = ("train", "val", "test")
 ALL = "all"  # the split name of a source that comes without splits
+# Folder names that mean a split, as exporters spell them (Roboflow writes "valid").
+SPLIT_ALIASES = {
+    "train": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+}
 # A box may overshoot the image by this many pixels (rounding in the file) without counting as
 # clipped: YOLO's normalised floats and VOC's 1-based integers both produce such overshoots.
 CLIP_TOLERANCE = 1e-3
@@ -188,26 +197,15 @@ def assign_splits(
     are ordered by file name before the seeded shuffle, so the split does not depend on listing
     order.
     """
-    from transferkit.data.splits import check_fractions, split_counts
-
-    check_fractions(val_fraction, test_fraction)
     splits = dict(source.splits)
-    if ALL in splits:
-        pool, fractions = splits.pop(ALL), (val_fraction, test_fraction)
-    elif "val" not in splits and "train" in splits:
-        pool, fractions = splits.pop("train"), (val_fraction, 0.0)
-    else:
-        pool, fractions = [], (0.0, 0.0)
-    if pool:
-        pool = sorted(pool, key=lambda r: (r.file_name, str(r.path)))
-        order = np.random.default_rng(int(seed)).permutation(len(pool))
-        n_train, n_val, _ = split_counts(len(pool), *fractions)
-        picked = [pool[i] for i in order]
-        splits["train"] = picked[:n_train]
-        splits["val"] = picked[n_train : n_train + n_val]
-        if fractions[1] > 0:
-            splits["test"] = picked[n_train + n_val :]
-    out = {name: splits.get(name, []) for name in SPLITS}
+    out = carve_missing(
+        splits.pop(ALL, []),
+        splits,
+        val_fraction,
+        test_fraction,
+        seed,
+        key=lambda r: (r.file_name, str(r.path)),
+    )
     if not out["train"]:
         raise DatasetError(
             f"{source.root}: no training images left after reading and filtering",
@@ -237,30 +235,17 @@ def split_summary(splits: dict[str, list[DetectionRecord]], class_names: list[st
 
 
 def detect_format(path: str | Path) -> str:
-    """``coco``, ``voc`` or ``yolo`` from what ``path`` holds; a :class:`DatasetError` otherwise."""
-    from transferkit.data.formats.coco import find_coco_files
-    from transferkit.data.formats.voc import find_voc_root
-    from transferkit.data.formats.yolo import looks_like_yolo
-
+    """The name of the box format ``path`` holds (first match in FORMATS); a DatasetError else."""
     path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"data path not found: {path}", hint="check the path given to --data")
+    require_path(path)
+    found = find_format(path, BOXES)
+    if found is not None:
+        return found
     if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix == ".json":
-            return "coco"
-        if suffix in (".yaml", ".yml"):
-            return "yolo"
         raise DatasetError(
-            f"{path}: cannot tell the annotation format from a '{suffix}' file",
+            f"{path}: cannot tell the annotation format from a '{path.suffix.lower()}' file",
             hint="pass a COCO .json, a YOLO data.yaml, or a data set folder",
         )
-    if looks_like_yolo(path):
-        return "yolo"
-    if find_voc_root(path) is not None:
-        return "voc"
-    if find_coco_files(path):
-        return "coco"
     raise DatasetError(
         f"{path}: no COCO JSON, VOC Annotations/ folder or YOLO data.yaml / labels/ found",
         hint="pass --format coco|voc|yolo with the annotation file or data set folder",
@@ -271,22 +256,13 @@ def read_source(
     path: str | Path, format: str = "auto", on_bad: str = "fail", strict: bool = False
 ) -> DetectionSource:
     """Read a detection data set in any supported format (``format="auto"`` detects it)."""
-    from transferkit.data.formats.coco import read_coco
-    from transferkit.data.formats.voc import read_voc
-    from transferkit.data.formats.yolo import read_yolo
-
     path = Path(path)
     if format == "auto":
         format = detect_format(path)
-    elif not path.exists():
-        raise DatasetError(f"data path not found: {path}", hint="check the path given to --data")
-    readers = {"coco": read_coco, "voc": read_voc, "yolo": read_yolo}
-    if format not in readers:
-        raise ConfigError(
-            f"unknown detection format {format!r}.{did_you_mean(format, FORMATS)}",
-            hint=f"valid formats: auto, {', '.join(FORMATS)}",
-        )
-    source = readers[format](path, Issues(on_bad, strict))
+    else:
+        require_path(path)
+    reader = get_format(format, BOXES, "detection").read_boxes
+    source = reader(path, Issues(on_bad, strict))
     if not any(source.splits.values()):
         raise DatasetError(
             f"{path}: no images left after reading ({source.issues.summary()['counts'] or 'none'} "
@@ -294,3 +270,19 @@ def read_source(
             hint="check the annotation files and image paths",
         )
     return source
+
+
+def copy_images(records: list[DetectionRecord], folder: Path) -> list[str]:
+    """Copy each record's image into ``folder`` under a unique name; the names, in order."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for r in records:
+        name = r.path.name
+        stem, suffix, n = r.path.stem, r.path.suffix, 1
+        while name in taken:
+            n += 1
+            name = f"{stem}_{n}{suffix}"
+        taken.add(name)
+        shutil.copy2(r.path, folder / name)
+        names.append(name)
+    return names

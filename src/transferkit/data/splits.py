@@ -1,6 +1,9 @@
-"""Seeded, stratified train/val/test splits.
+"""Seeded train/val/test splits: the one carve every reader uses.
 
-Each class is split on its own, so every split keeps the class balance of the whole. The shuffle of
+:func:`carve` cuts a pool of samples into train/val/test, stratified by class when the samples
+have labels (classification) and by one seeded shuffle otherwise (boxes, masks);
+:func:`carve_missing` applies it to the splits a source lacks. In a stratified carve each class is
+split on its own, so every split keeps the class balance of the whole. The shuffle of
 a class depends only on the seed and the class name, and samples are sorted by key first, so the
 split does not change with the order the file system lists files in, nor when another class is added
 or removed.
@@ -11,13 +14,15 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from transferkit.core.errors import ConfigError
 
 SPLIT_NAMES = ("train", "val", "test")
+T = TypeVar("T")
 
 
 def check_fractions(val_fraction: float, test_fraction: float) -> None:
@@ -84,3 +89,64 @@ def stratified_split(
         out["val"] += order[n_train : n_train + n_val]
         out["test"] += order[n_train + n_val :]
     return {name: sorted(v) for name, v in out.items()}
+
+
+def carve(
+    pool: Sequence[T],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    key: Callable[[T], Any],
+    label: Callable[[T], Hashable] | None = None,
+) -> dict[str, list[T]]:
+    """Cut ``pool`` into ``{"train", "val", "test"}`` lists by a seeded shuffle.
+
+    With ``label``, each class is cut on its own (:func:`stratified_split`, ``key`` as the sort
+    key) and every split keeps ``pool``'s order. Without it, the pool is sorted by ``key`` and cut
+    in the order of one seeded permutation, so the result depends on the seed only, not on the
+    order the files were listed in.
+    """
+    check_fractions(val_fraction, test_fraction)
+    if label is not None:
+        idx = stratified_split(
+            [label(x) for x in pool], val_fraction, test_fraction, seed, [key(x) for x in pool]
+        )
+        return {name: [pool[i] for i in idx[name]] for name in SPLIT_NAMES}
+    ordered = sorted(pool, key=key)
+    picked = [ordered[i] for i in np.random.default_rng(int(seed)).permutation(len(ordered))]
+    n_train, n_val, _ = split_counts(len(picked), val_fraction, test_fraction)
+    return {
+        "train": picked[:n_train],
+        "val": picked[n_train : n_train + n_val],
+        "test": picked[n_train + n_val :],
+    }
+
+
+def carve_missing(
+    unsplit: list[T],
+    given: dict[str, list[T]],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    key: Callable[[T], Any],
+) -> dict[str, list[T]]:
+    """A source's splits (``given``) completed by :func:`carve`; train, val and test lists.
+
+    Samples without a split (``unsplit``) are pooled with train and cut into train/val/test.
+    Otherwise a source without a val split gets ``val_fraction`` of its train split as val
+    (test stays as given); a source with a val split is used as it is.
+    """
+    check_fractions(val_fraction, test_fraction)
+    given = dict(given)
+    if unsplit:
+        pool, fractions = unsplit + given.pop("train", []), (val_fraction, test_fraction)
+    elif "val" not in given:
+        pool, fractions = given.pop("train", []), (val_fraction, 0.0)
+    else:
+        pool, fractions = [], (0.0, 0.0)
+    if pool:
+        parts = carve(pool, *fractions, seed, key)
+        given["train"], given["val"] = parts["train"], parts["val"]
+        if fractions[1] > 0:
+            given["test"] = parts["test"]
+    return {name: given.get(name, []) for name in SPLIT_NAMES}

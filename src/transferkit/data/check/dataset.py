@@ -30,9 +30,19 @@ from typing import Any
 from PIL import Image
 
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.data.check.boxes import check_boxes, check_instances
+from transferkit.data.check.classify import check_classify
+from transferkit.data.check.masks import check_segment
 from transferkit.data.images import inspect_image
 
-TASKS = ("classify", "detect", "segment", "instance")
+# The lister of each task: reads the data set as the task's load_data does (see check.classify).
+LISTERS = {
+    "classify": check_classify,
+    "detect": check_boxes,
+    "segment": check_segment,
+    "instance": check_instances,
+}
+TASKS = tuple(LISTERS)
 _SHOWN_PATHS = 20  # files named in one problem; the rest are counted
 
 
@@ -110,8 +120,6 @@ def check_dataset(
     threads: int | None = None,
 ) -> CheckReport:
     """Check the data set at ``path`` for ``task``; splits are made as training makes them."""
-    from transferkit.data.check import per_task as check_tasks
-
     if task not in TASKS:
         raise ConfigError(
             f"unknown task {task!r}.{did_you_mean(task, TASKS)}",
@@ -128,13 +136,7 @@ def check_dataset(
         "seed": seed,
         "ignore_index": ignore_index,
     }
-    listers = {
-        "classify": check_tasks.classify,
-        "detect": check_tasks.boxes,
-        "instance": check_tasks.instances,
-        "segment": check_tasks.segment,
-    }
-    images, after = listers[task](path, settings, report)
+    images, after = LISTERS[task](path, settings, report)
     infos = inspect_files(sorted({p for p, _, _ in images}), threads)
     add_file_findings(report, images, infos)
     if after is not None:

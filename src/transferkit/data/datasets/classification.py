@@ -26,7 +26,7 @@ from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.datasets import DataSplits
 from transferkit.data.formats.class_folder import Entry, Listing, list_source
 from transferkit.data.images import inspect_image, load_image_rgb
-from transferkit.data.splits import SPLIT_NAMES, check_fractions, stratified_split
+from transferkit.data.splits import SPLIT_NAMES, carve, check_fractions
 
 _SHOWN = 5  # bad files listed by name in an error message; the rest are counted
 
@@ -193,14 +193,14 @@ def _assign_splits(
     by_split = {"train": given["train"]}
     if carve_val or carve_test:
         train = given["train"]
-        idx = stratified_split(
-            [e.label for e in train],
+        by_split = carve(
+            train,
             val_fraction if carve_val else 0.0,
             test_fraction if carve_test else 0.0,
-            seed=seed,
-            keys=[str(e.path) for e in train],
+            seed,
+            key=lambda e: str(e.path),
+            label=lambda e: e.label,
         )
-        by_split = {s: [train[i] for i in idx[s]] for s in SPLIT_NAMES}
     if not carve_val:
         by_split["val"] = given["val"]
     if given["test"]:

@@ -29,10 +29,11 @@ from torchvision.transforms.v2 import functional as TF
 
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.data.datasets import DataSplits
-from transferkit.data.formats.mask_folder import ClassTable, Listing, SegSample, list_semantic
+from transferkit.data.formats.classes_file import ClassTable
+from transferkit.data.formats.mask_folder import Listing, SegSample, list_semantic
 from transferkit.data.images import inspect_image, load_image_rgb
 from transferkit.data.masks import read_mask_image
-from transferkit.data.splits import check_fractions, split_counts
+from transferkit.data.splits import carve_missing
 from transferkit.data.transforms.classify import interpolation_mode, resolve_size
 from transferkit.zoo.backbone import DataConfig
 
@@ -203,27 +204,14 @@ def assign_splits(
     samples: list[SegSample], val_fraction: float, test_fraction: float, seed: int
 ) -> dict[str, list[SegSample]]:
     """The source's splits; a missing val (and test) is carved from train by a seeded shuffle."""
-    check_fractions(val_fraction, test_fraction)
     given: dict[str, list[SegSample]] = {}
+    unsplit = []
     for s in samples:
-        given.setdefault(s.split or "all", []).append(s)
-    if "all" in given:
-        pool, fractions = given.pop("all") + given.pop("train", []), (val_fraction, test_fraction)
-    elif "val" not in given:
-        pool, fractions = given.pop("train", []), (val_fraction, 0.0)
-    else:
-        pool, fractions = [], (0.0, 0.0)
-    if pool:
-        # Sorted first so that the split depends on the seed only, not on file-system order.
-        pool = sorted(pool, key=lambda s: str(s.image))
-        order = np.random.default_rng(int(seed)).permutation(len(pool))
-        n_train, n_val, _ = split_counts(len(pool), *fractions)
-        picked = [pool[i] for i in order]
-        given["train"] = given.get("train", []) + picked[:n_train]
-        given["val"] = picked[n_train : n_train + n_val]
-        if fractions[1] > 0:
-            given["test"] = picked[n_train + n_val :]
-    return {name: given.get(name, []) for name in ("train", "val", "test")}
+        (given.setdefault(s.split, []) if s.split else unsplit).append(s)
+    # Sorted by path before the shuffle, so the split depends on the seed, not file-system order.
+    return carve_missing(
+        unsplit, given, val_fraction, test_fraction, seed, key=lambda s: str(s.image)
+    )
 
 
 def load_semantic_data(

@@ -1,4 +1,4 @@
-"""COCO instances JSON: reader and writer (boxes; segmentation and ``iscrowd`` kept as given).
+"""COCO instances JSON: reader (boxes; segmentation and ``iscrowd`` kept as given), class masks.
 
 Layouts read:
 
@@ -11,19 +11,30 @@ Layouts read:
 Category ids are mapped to contiguous labels 1..K in id order; names are kept. A category that no
 annotation uses and that names the ``supercategory`` of the others (Roboflow writes the data set
 name as such a category, id 0) is dropped. The raw dict of each split is kept for evaluation.
+For semantic segmentation, :func:`list_masks` rasterises each image's polygons and RLE to a class
+mask (0 = background, category k = its contiguous label). The writer is
+:mod:`transferkit.data.formats.coco_write`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from transferkit.core.errors import DatasetError
-from transferkit.core.fileio import write_json
+from transferkit.data.boxes import xywh_to_xyxy
+from transferkit.data.formats import Format
+from transferkit.data.formats.classes_file import CLASSES_FILES, ClassTable
+from transferkit.data.formats.coco_write import ROBOFLOW_NAME, write_coco
+from transferkit.data.formats.mask_folder import Listing, SegSample
+from transferkit.data.masks import instances_to_class_mask, segmentation_to_mask
 from transferkit.data.records import (
     ALL,
+    SPLIT_ALIASES,
     DetectionRecord,
     DetectionSource,
     Issues,
@@ -31,15 +42,6 @@ from transferkit.data.records import (
     check_box,
     image_size,
 )
-
-SPLIT_ALIASES = {
-    "train": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "test": "test",
-}
-ROBOFLOW_NAME = "_annotations.coco.json"
 
 
 def find_coco_files(path: Path) -> dict[str, Path] | None:
@@ -184,9 +186,12 @@ def _add_annotation(ann, f: Path, images: dict, label_of: dict[int, int], issues
     bbox = ann.get("bbox")
     if not (isinstance(bbox, list) and len(bbox) == 4):
         raise DatasetError(f"{where}: 'bbox' must be [x, y, width, height], got {bbox!r:.80}")
-    x, y, w, h = (float(v) for v in bbox)
     box = check_box(
-        (x, y, x + w, y + h), rec.width, rec.height, f"{where} ({rec.file_name})", issues
+        xywh_to_xyxy([float(v) for v in bbox])[0].tolist(),
+        rec.width,
+        rec.height,
+        f"{where} ({rec.file_name})",
+        issues,
     )
     if box is None:
         return
@@ -222,76 +227,70 @@ def _resolve(ann_file: Path, name: str, base: Path | None) -> tuple[Path | None,
     return None, base
 
 
-def records_to_coco(
-    records: list[DetectionRecord],
-    class_names: list[str],
-    category_ids: list[int] | None = None,
-    file_names: dict[int, str] | None = None,
-) -> dict[str, Any]:
-    """A COCO instances dict for ``records`` (ground truth for evaluation, or a file to write).
-
-    ``category_ids`` defaults to 1..K. VOC ``difficult`` objects are written with
-    ``iscrowd = 1``: COCO evaluation then ignores detections that match them instead of counting
-    them as false positives, and does not count them as misses, as in VOC evaluation.
-    """
-    cat_ids = list(category_ids) if category_ids else list(range(1, len(class_names) + 1))
-    images, anns = [], []
-    for r in records:
-        name = (file_names or {}).get(r.image_id, r.file_name or r.path.name)
-        images.append({"id": r.image_id, "file_name": name, "width": r.width, "height": r.height})
-        for o in r.objects:
-            x1, y1, x2, y2 = o.box
-            ann = {
-                "id": len(anns) + 1,
-                "image_id": r.image_id,
-                "category_id": cat_ids[o.label - 1],
-                "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": o.area if o.area is not None else o.box_area,
-                "iscrowd": int(o.iscrowd or o.difficult),
-            }
-            if o.segmentation is not None:
-                ann["segmentation"] = o.segmentation
-            anns.append(ann)
-    categories = [
-        {"id": c, "name": n, "supercategory": "none"}
-        for c, n in zip(cat_ids, class_names, strict=True)
-    ]
-    return {"images": images, "annotations": anns, "categories": categories}
+# --------------------------------------------------------------------------- semantic masks
 
 
-def write_coco(
-    dst: Path,
-    splits: dict[str, list[DetectionRecord]],
-    class_names: list[str],
-    category_ids: list[int] | None = None,
-) -> list[Path]:
-    """Write Roboflow's layout: ``dst/<split>/_annotations.coco.json`` with the images beside it.
-
-    A source without splits goes to ``dst/_annotations.coco.json`` with the images in ``dst``.
-    Returns the annotation files written.
-    """
-    written = []
-    for split, records in splits.items():
-        folder = dst if split == ALL else dst / split
-        folder.mkdir(parents=True, exist_ok=True)
-        names = copy_images(records, folder)
-        file_names = {r.image_id: n for r, n in zip(records, names, strict=True)}
-        d = records_to_coco(records, class_names, category_ids, file_names)
-        written.append(write_json(folder / ROBOFLOW_NAME, d))
-    return written
+def _mask_files(folder: Path) -> list[Path]:
+    found = sorted(folder.glob("*.json")) + sorted(folder.glob("annotations/*.json"))
+    found += sorted(folder.glob("*/_annotations.coco.json"))
+    return [p for p in found if p.name not in CLASSES_FILES]
 
 
-def copy_images(records: list[DetectionRecord], folder: Path) -> list[str]:
-    """Copy each record's image into ``folder`` under a unique name; the names, in order."""
-    names: list[str] = []
-    taken: set[str] = set()
-    for r in records:
-        name = r.path.name
-        stem, suffix, n = r.path.stem, r.path.suffix, 1
-        while name in taken:
-            n += 1
-            name = f"{stem}_{n}{suffix}"
-        taken.add(name)
-        shutil.copy2(r.path, folder / name)
-        names.append(name)
-    return names
+def holds_masks(path: Path) -> bool:
+    """A COCO file, or a folder with COCO files, read as semantic segmentation data."""
+    if path.is_file():
+        return path.suffix.lower() == ".json"
+    return path.is_dir() and bool(_mask_files(path))
+
+
+@dataclass
+class CocoClassMask:
+    """Class mask of one COCO image, rasterised from its annotations when called."""
+
+    objects: list  # records.ObjectAnn with .segmentation and .label
+    height: int
+    width: int
+    where: str
+
+    def __call__(self) -> np.ndarray:
+        masks = [
+            segmentation_to_mask(
+                o.segmentation, self.height, self.width, f"{self.where}, object {i + 1}"
+            )
+            for i, o in enumerate(self.objects)
+        ]
+        return instances_to_class_mask(
+            masks, [o.label for o in self.objects], self.height, self.width
+        )
+
+
+def list_masks(path: Path, on_bad: str) -> Listing:
+    """Images of a COCO data set with their class masks (objects without segmentation counted)."""
+    issues = Issues(on_bad)
+    source = read_coco(path, issues)
+    samples = []
+    for split, records in source.splits.items():
+        for r in records:
+            where = f"{r.file_name or r.path.name} (image id {r.image_id})"
+            kept = []
+            for i, o in enumerate(r.objects):
+                if o.segmentation is None:
+                    issues.bad(
+                        "no_segmentation", f"{path}: {where}, object {i + 1} has no segmentation"
+                    )
+                    continue
+                kept.append(o)
+            mask = CocoClassMask(kept, r.height, r.width, f"{path}: {where}")
+            samples.append(SegSample(r.path, mask, None if split == ALL else split))
+    classes = ClassTable(["background", *source.class_names], None, str(path))
+    return Listing(samples, classes, "coco", source.root, {"coco_issues": issues.summary()})
+
+
+FORMAT = Format(
+    "coco",
+    detect_boxes=lambda path: bool(find_coco_files(path)),
+    read_boxes=read_coco,
+    write_boxes=write_coco,
+    detect_masks=holds_masks,
+    list_masks=list_masks,
+)

@@ -19,8 +19,6 @@ Class names (and colours for RGB masks) come from a classes file next to the dat
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.core.errors import DatasetError
+from transferkit.data.formats import FORMATS, MASKS, Format, find_format, get_format, require_path
+from transferkit.data.formats.classes_file import ClassTable, find_classes_file, read_classes_file
 from transferkit.data.images import is_image_file
 
-FORMATS = ("auto", "folder", "voc", "coco")
-CLASSES_FILES = ("classes.json", "classes.txt", "labelmap.txt", "_classes.csv")
 _SPLIT_ALIASES = {
     "train": "train",
     "training": "train",
@@ -44,28 +42,6 @@ _SPLIT_ALIASES = {
 }
 _IMAGE_DIRS = ("images", "img_dir", "imgs", "JPEGImages")
 _MASK_DIRS = ("masks", "annotations", "ann_dir", "labels", "SegmentationClass")
-
-
-@dataclass
-class ClassTable:
-    """Class names in index order, optional RGB colours, and the file they came from.
-
-    ``values`` maps stored mask values to class indices where they differ (binary 0/255 masks).
-    """
-
-    names: list[str]
-    colors: list[tuple[int, int, int]] | None = None
-    source: str | None = None
-    values: dict[int, int] | None = None
-
-    def to_classes(self, mask: np.ndarray) -> np.ndarray:
-        """Stored mask values to class indices (a copy only when ``values`` changes something)."""
-        if not self.values:
-            return mask
-        out = mask.copy()
-        for stored, index in self.values.items():
-            out[mask == stored] = index
-        return out
 
 
 @dataclass
@@ -92,126 +68,6 @@ class Listing:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- classes files
-
-
-def read_classes_file(path: str | Path) -> ClassTable:
-    """Read class names (and colours) from classes.json / classes.txt / labelmap.txt / _classes.csv.
-
-    * ``classes.txt``: one class per line, ``name`` or ``name R G B`` (commas allowed);
-    * ``labelmap.txt`` (VOC / CVAT): ``name:R,G,B:parts:actions`` lines, ``#`` comments;
-    * ``classes.json``: a list of names, or of ``{"name", "color", "id"}`` objects, optionally under
-      ``"classes"``;
-    * ``_classes.csv`` (Roboflow): ``Pixel Value, Class`` rows.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise DatasetError(f"cannot read classes file {path}: {e}") from None
-    if path.suffix == ".json":
-        return _classes_json(text, path)
-    if path.suffix == ".csv":
-        return _classes_csv(text, path)
-    names, colors = [], []
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if path.name == "labelmap.txt":
-            name, _, rest = line.partition(":")
-            tokens = rest.split(":")[0].replace(",", " ").split()
-        else:
-            tokens = line.replace(",", " ").split()
-            has_color = len(tokens) >= 4 and _is_rgb(tokens[-3:])
-            name = " ".join(tokens[:-3]) if has_color else line
-            tokens = tokens[-3:] if has_color else []
-        if tokens and not _is_rgb(tokens):
-            raise DatasetError(
-                f"{path}:{lineno}: colour {' '.join(tokens)!r} is not three integers 0..255"
-            )
-        names.append(name.strip())
-        colors.append(tuple(int(t) for t in tokens) if tokens else None)
-    return _table(names, colors, path)
-
-
-def _is_rgb(tokens: list[str]) -> bool:
-    return len(tokens) == 3 and all(t.isdigit() and int(t) <= 255 for t in tokens)
-
-
-def _classes_json(text: str, path: Path) -> ClassTable:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
-    if isinstance(data, dict):
-        data = data.get("classes", data.get("names"))
-    if not isinstance(data, list) or not data:
-        raise DatasetError(
-            f"{path}: expected a list of class names or objects", hint='e.g. ["background", "cell"]'
-        )
-    if all(isinstance(d, str) for d in data):
-        return _table(list(data), [None] * len(data), path)
-    entries = []
-    for i, d in enumerate(data):
-        if not isinstance(d, dict) or "name" not in d:
-            raise DatasetError(f"{path}: entry {i} needs a 'name', got {d!r:.60}")
-        color = d.get("color")
-        if color is not None and not _is_rgb([str(c) for c in color]):
-            raise DatasetError(
-                f"{path}: entry {d['name']!r} colour {color!r} is not [R, G, B] in 0..255"
-            )
-        entries.append(
-            (int(d.get("id", i)), d["name"], tuple(color) if color is not None else None)
-        )
-    entries.sort()
-    if [e[0] for e in entries] != list(range(len(entries))):
-        raise DatasetError(
-            f"{path}: class ids must be 0..{len(entries) - 1}, got {[e[0] for e in entries]}"
-        )
-    return _table([e[1] for e in entries], [e[2] for e in entries], path)
-
-
-def _classes_csv(text: str, path: Path) -> ClassTable:
-    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
-    if rows and not rows[0][0].strip().lstrip("-").isdigit():
-        rows = rows[1:]  # header ("Pixel Value, Class")
-    by_value = {}
-    for lineno, row in enumerate(rows, 2):
-        if len(row) < 2 or not row[0].strip().isdigit():
-            raise DatasetError(f"{path}:{lineno}: expected 'pixel value, class name', got {row!r}")
-        by_value[int(row[0])] = row[1].strip()
-    if sorted(by_value) != list(range(len(by_value))):
-        raise DatasetError(
-            f"{path}: pixel values must be 0..{len(by_value) - 1}, got {sorted(by_value)}"
-        )
-    names = [by_value[i] for i in range(len(by_value))]
-    return _table(names, [None] * len(names), path)
-
-
-def _table(names: list[str], colors: list, path: Path) -> ClassTable:
-    if not names:
-        raise DatasetError(f"classes file {path} lists no classes")
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise DatasetError(f"{path}: class {dup!r} listed twice")
-    if any(c is not None for c in colors):
-        missing = [n for n, c in zip(names, colors, strict=True) if c is None]
-        if missing:
-            raise DatasetError(f"{path}: classes {missing[:3]} have no colour while others do")
-        return ClassTable(names, [tuple(c) for c in colors], str(path))
-    return ClassTable(names, None, str(path))
-
-
-def find_classes_file(*folders: Path) -> Path | None:
-    """The first classes file (in :data:`CLASSES_FILES` order) found in ``folders``."""
-    for folder in folders:
-        for name in CLASSES_FILES:
-            if (folder / name).is_file():
-                return folder / name
-    return None
-
-
 # --------------------------------------------------------------------------- layouts
 
 
@@ -222,38 +78,28 @@ def list_semantic(path: str | Path, format: str = "auto", on_bad: str = "fail") 
     they are read (:func:`transferkit.data.datasets.segmentation.load_semantic_data`).
     """
     path = Path(path)
-    if format not in FORMATS:
-        raise ConfigError(
-            f"unknown segmentation data format {format!r}.{did_you_mean(format, FORMATS)}",
-            hint=f"valid formats: {', '.join(FORMATS)}",
-        )
-    if not path.exists():
-        raise DatasetError(f"data path not found: {path}", hint="check the path given to --data")
+    if format != "auto":
+        reader = get_format(format, MASKS, "segmentation data").list_masks
+    require_path(path)
     if format == "auto":
-        format = detect_format(path)
-    if format == "coco":
-        return _list_coco(path, on_bad)
-    return {"folder": _list_folder, "voc": _list_voc}[format](path)
+        reader = FORMATS.get(detect_format(path)).list_masks
+    return reader(path, on_bad)
 
 
 def detect_format(path: Path) -> str:
-    """``folder``, ``voc`` or ``coco`` from what is on disk (a DatasetError lists the options)."""
-    if path.is_file() and path.suffix.lower() == ".json":
-        return "coco"
-    if _voc_root(path) is not None:
-        return "voc"
-    if _folder_pairs(path):
-        return "folder"
-    if path.is_dir() and _coco_files(path):
-        return "coco"
-    raise DatasetError(
-        f"{path}: no segmentation data set recognised",
-        hint="expected images/ + masks/ folders (optionally under train/ val/ test/), a VOC folder "
-        "(JPEGImages/ + SegmentationClass/), or a COCO annotations JSON",
-    )
+    """The first registered format holding semantic masks at ``path``; a DatasetError else."""
+    found = find_format(path, MASKS)
+    if found is None:
+        raise DatasetError(
+            f"{path}: no segmentation data set recognised",
+            hint="expected images/ + masks/ folders (optionally under train/ val/ test/), a VOC "
+            "folder (JPEGImages/ + SegmentationClass/), or a COCO annotations JSON",
+        )
+    return found
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """Visible image files directly in ``folder``, sorted."""
     return sorted(
         p
         for p in folder.iterdir()
@@ -273,9 +119,7 @@ def _mask_dir(folder: Path) -> Path | None:
     in split sub-folders), so that COCO's ``annotations/`` or YOLO's ``labels/`` do not count."""
     for name in _MASK_DIRS:
         d = folder / name
-        if d.is_dir() and (
-            _image_files(d) or any(_image_files(s) for s in _split_dirs(d).values())
-        ):
+        if d.is_dir() and (image_files(d) or any(image_files(s) for s in _split_dirs(d).values())):
             return d
     return None
 
@@ -305,14 +149,15 @@ def _folder_pairs(root: Path) -> list[tuple[Path, Path | None, str | None]]:
         images, masks = _subdir(d, _IMAGE_DIRS), _mask_dir(d)
         if images and masks:
             out.append((images, masks, split))
-        elif any(p.stem.endswith("_mask") for p in _image_files(d)):
+        elif any(p.stem.endswith("_mask") for p in image_files(d)):
             out.append((d, None, split))  # Roboflow: x.jpg next to x_mask.png
-    if not out and any(p.stem.endswith("_mask") for p in _image_files(root)):
+    if not out and any(p.stem.endswith("_mask") for p in image_files(root)):
         out.append((root, None, None))
     return out
 
 
-def _list_folder(root: Path) -> Listing:
+def list_folder(root: Path, on_bad: str = "fail") -> Listing:
+    """Image/mask pairs of a folder layout (``on_bad`` is unused: mask files are checked later)."""
     triples = _folder_pairs(root)
     if not triples:
         raise DatasetError(
@@ -322,13 +167,13 @@ def _list_folder(root: Path) -> Listing:
     samples: list[SegSample] = []
     unpaired = 0
     for img_dir, mask_dir, split in triples:
-        files = _image_files(img_dir)
+        files = image_files(img_dir)
         if mask_dir is None:
             masks = {p.stem[: -len("_mask")]: p for p in files if p.stem.endswith("_mask")}
             files = [p for p in files if not p.stem.endswith("_mask")]
         else:
             masks = {}
-            for p in _image_files(mask_dir) if mask_dir.is_dir() else []:
+            for p in image_files(mask_dir) if mask_dir.is_dir() else []:
                 stem = p.stem[: -len("_mask")] if p.stem.endswith("_mask") else p.stem
                 # With several mask files of one stem (x.png and x.jpg), PNG wins: it is lossless.
                 if stem not in masks or p.suffix.lower() == ".png":
@@ -344,104 +189,8 @@ def _list_folder(root: Path) -> Listing:
     return Listing(samples, classes, "folder", root, {"masks_without_image": unpaired})
 
 
-def _voc_root(path: Path) -> Path | None:
-    if not path.is_dir():
-        return None
-    candidates = [path, *sorted(path.glob("VOC*")), *sorted(path.glob("VOCdevkit/VOC*"))]
-    for c in candidates:
-        if (c / "JPEGImages").is_dir() and (c / "SegmentationClass").is_dir():
-            return c
-    return None
-
-
-def _list_voc(path: Path) -> Listing:
-    root = _voc_root(path)
-    if root is None:
-        raise DatasetError(
-            f"{path}: not a Pascal VOC folder (needs JPEGImages/ and SegmentationClass/)",
-            hint="point --data at the VOC20xx folder, or use --format folder",
-        )
-    images = {p.stem: p for p in _image_files(root / "JPEGImages")}
-    masks_dir = root / "SegmentationClass"
-    sets = root / "ImageSets" / "Segmentation"
-    lists = {
-        s: sets / f"{s}.txt" for s in ("train", "val", "test") if (sets / f"{s}.txt").is_file()
-    }
-    if "train" in lists:
-        listed = [(line.split()[0], split) for split, f in lists.items() for line in _lines(f)]
-    else:  # trainval.txt, CVAT's default.txt, or no lists: every image with a mask, split by seed
-        whole = next(
-            (sets / f for f in ("trainval.txt", "default.txt") if (sets / f).is_file()), None
-        )
-        stems = (
-            [line.split()[0] for line in _lines(whole)]
-            if whole
-            else sorted(p.stem for p in _image_files(masks_dir))
-        )
-        listed = [(s, None) for s in stems]
-    samples = [
-        SegSample(
-            images.get(stem, root / "JPEGImages" / f"{stem}.jpg"), masks_dir / f"{stem}.png", split
-        )
-        for stem, split in listed
-    ]
-    classes_file = find_classes_file(root, path)
-    classes = read_classes_file(classes_file) if classes_file else None
-    return Listing(samples, classes, "voc", root)
-
-
-def _lines(path: Path) -> list[str]:
-    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-
-
-def _coco_files(folder: Path) -> list[Path]:
-    found = sorted(folder.glob("*.json")) + sorted(folder.glob("annotations/*.json"))
-    found += sorted(folder.glob("*/_annotations.coco.json"))
-    return [p for p in found if p.name not in CLASSES_FILES]
-
-
-@dataclass
-class CocoClassMask:
-    """Class mask of one COCO image, rasterised from its annotations when called."""
-
-    objects: list  # data.detection.ObjectAnn with .segmentation and .label
-    height: int
-    width: int
-    where: str
-
-    def __call__(self) -> np.ndarray:
-        from transferkit.data.masks import instances_to_class_mask, segmentation_to_mask
-
-        masks = [
-            segmentation_to_mask(
-                o.segmentation, self.height, self.width, f"{self.where}, object {i + 1}"
-            )
-            for i, o in enumerate(self.objects)
-        ]
-        return instances_to_class_mask(
-            masks, [o.label for o in self.objects], self.height, self.width
-        )
-
-
-def _list_coco(path: Path, on_bad: str) -> Listing:
-    from transferkit.data.formats.coco import read_coco
-    from transferkit.data.records import ALL, Issues
-
-    issues = Issues(on_bad)
-    source = read_coco(path, issues)
-    samples = []
-    for split, records in source.splits.items():
-        for r in records:
-            where = f"{r.file_name or r.path.name} (image id {r.image_id})"
-            kept = []
-            for i, o in enumerate(r.objects):
-                if o.segmentation is None:
-                    issues.bad(
-                        "no_segmentation", f"{path}: {where}, object {i + 1} has no segmentation"
-                    )
-                    continue
-                kept.append(o)
-            mask = CocoClassMask(kept, r.height, r.width, f"{path}: {where}")
-            samples.append(SegSample(r.path, mask, None if split == ALL else split))
-    classes = ClassTable(["background", *source.class_names], None, str(path))
-    return Listing(samples, classes, "coco", source.root, {"coco_issues": issues.summary()})
+FORMAT = Format(
+    "folder",
+    detect_masks=lambda path: bool(_folder_pairs(path)),
+    list_masks=list_folder,
+)

@@ -1,4 +1,4 @@
-"""Pascal VOC XML: reader and writer.
+"""Pascal VOC: XML boxes (reader and writer) and ``SegmentationClass`` masks.
 
 Layouts: LabelImg's one folder of images with an XML beside each; or ``Annotations/*.xml``,
 ``JPEGImages/*`` and optionally
@@ -20,7 +20,9 @@ from pathlib import Path
 
 from transferkit.core.errors import DatasetError
 from transferkit.core.fileio import atomic_write_text
-from transferkit.data.formats.coco import copy_images
+from transferkit.data.formats import Format
+from transferkit.data.formats.classes_file import find_classes_file, read_classes_file
+from transferkit.data.formats.mask_folder import Listing, SegSample, image_files
 from transferkit.data.images import IMAGE_EXTENSIONS
 from transferkit.data.records import (
     ALL,
@@ -29,6 +31,7 @@ from transferkit.data.records import (
     Issues,
     ObjectAnn,
     check_box,
+    copy_images,
     dedupe,
     image_size,
 )
@@ -223,3 +226,69 @@ def _xml(r: DetectionRecord, filename: str, class_names: list[str]) -> str:
 
 def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.4f}".rstrip("0").rstrip(".")
+
+
+# --------------------------------------------------------------------------- semantic masks
+
+
+def mask_root(path: Path) -> Path | None:
+    if not path.is_dir():
+        return None
+    candidates = [path, *sorted(path.glob("VOC*")), *sorted(path.glob("VOCdevkit/VOC*"))]
+    for c in candidates:
+        if (c / "JPEGImages").is_dir() and (c / "SegmentationClass").is_dir():
+            return c
+    return None
+
+
+def list_masks(path: Path, on_bad: str = "fail") -> Listing:
+    """Images and ``SegmentationClass`` masks of a VOC folder, with ImageSets/Segmentation splits."""
+    root = mask_root(path)
+    if root is None:
+        raise DatasetError(
+            f"{path}: not a Pascal VOC folder (needs JPEGImages/ and SegmentationClass/)",
+            hint="point --data at the VOC20xx folder, or use --format folder",
+        )
+    images = {p.stem: p for p in image_files(root / "JPEGImages")}
+    masks_dir = root / "SegmentationClass"
+    sets = root / "ImageSets" / "Segmentation"
+    lists = {
+        s: sets / f"{s}.txt" for s in ("train", "val", "test") if (sets / f"{s}.txt").is_file()
+    }
+    if "train" in lists:
+        listed = [(line.split()[0], split) for split, f in lists.items() for line in _lines(f)]
+    else:  # trainval.txt, CVAT's default.txt, or no lists: every image with a mask, split by seed
+        whole = next(
+            (sets / f for f in ("trainval.txt", "default.txt") if (sets / f).is_file()), None
+        )
+        stems = (
+            [line.split()[0] for line in _lines(whole)]
+            if whole
+            else sorted(p.stem for p in image_files(masks_dir))
+        )
+        listed = [(s, None) for s in stems]
+    samples = [
+        SegSample(
+            images.get(stem, root / "JPEGImages" / f"{stem}.jpg"), masks_dir / f"{stem}.png", split
+        )
+        for stem, split in listed
+    ]
+    classes_file = find_classes_file(root, path)
+    classes = read_classes_file(classes_file) if classes_file else None
+    return Listing(samples, classes, "voc", root)
+
+
+def _lines(path: Path) -> list[str]:
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+FORMAT = Format(
+    "voc",
+    detect_boxes=lambda path: find_voc_root(path) is not None,
+    read_boxes=read_voc,
+    write_boxes=lambda dst, splits, class_names, category_ids=None: write_voc(
+        dst, splits, class_names
+    ),
+    detect_masks=lambda path: mask_root(path) is not None,
+    list_masks=list_masks,
+)

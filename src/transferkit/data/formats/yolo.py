@@ -24,15 +24,19 @@ import yaml
 
 from transferkit.core.errors import DatasetError
 from transferkit.core.fileio import atomic_write_text
-from transferkit.data.formats.coco import SPLIT_ALIASES, copy_images
+from transferkit.data.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
+from transferkit.data.formats import Format
+from transferkit.data.formats.darknet import find_darknet_data, read_darknet_layout
 from transferkit.data.images import is_image_file
 from transferkit.data.records import (
     ALL,
+    SPLIT_ALIASES,
     DetectionRecord,
     DetectionSource,
     Issues,
     ObjectAnn,
     check_box,
+    copy_images,
     dedupe,
     image_size,
 )
@@ -48,13 +52,6 @@ def find_yolo_yaml(path: Path) -> Path | None:
         if (path / name).is_file():
             return path / name
     return None
-
-
-def find_darknet_data(path: Path) -> Path | None:
-    """Darknet's ``obj.data``: ``path`` itself or inside it."""
-    if path.is_file():
-        return path if path.suffix.lower() == ".data" else None
-    return path / "obj.data" if (path / "obj.data").is_file() else None
 
 
 def looks_like_yolo(path: Path) -> bool:
@@ -73,7 +70,7 @@ def read_yolo(path: Path, issues: Issues) -> DetectionSource:
     if spec is not None:
         names, image_lists, root = _from_yaml(spec)
     elif darknet is not None:
-        names, image_lists, root = _from_darknet(darknet)
+        names, image_lists, root = read_darknet_layout(darknet)
     elif looks_like_yolo(path):
         root = path
         names = _names_file(path)
@@ -119,38 +116,6 @@ def _from_yaml(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
     if not lists:
         raise DatasetError(f"{spec}: no 'train' or 'val' entry", hint="add train: and val: paths")
     return names, lists, spec.parent
-
-
-def _from_darknet(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
-    root = spec.parent
-    entries = {}
-    for line in spec.read_text(encoding="utf-8").splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            entries[key.strip()] = value.strip()
-    names_file = _darknet_path(root, entries.get("names", "obj.names"))
-    if names_file is None:
-        raise DatasetError(f"{spec}: names file '{entries.get('names')}' not found")
-    names = [ln.strip() for ln in names_file.read_text().splitlines() if ln.strip()]
-    lists: dict[str, list[Path]] = {}
-    for key, split in (("train", "train"), ("valid", "val"), ("test", "test")):
-        listing = _darknet_path(root, entries[key]) if entries.get(key) else None
-        if listing is not None:
-            lines = [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
-            lists[split] = [_darknet_path(root, ln) or root / ln for ln in lines]
-    if not lists and (root / "obj_train_data").is_dir():
-        lists["train"] = _scan(root / "obj_train_data")
-    return names, lists, root
-
-
-def _darknet_path(root: Path, value: str) -> Path | None:
-    """Darknet paths are relative to darknet's folder (``data/obj.names``): try with and without
-    that first component."""
-    p = Path(value)
-    candidates = [p] if p.is_absolute() else [root / p]
-    if not p.is_absolute() and len(p.parts) > 1:
-        candidates.append(root / Path(*p.parts[1:]))
-    return next((c for c in candidates if c.is_file()), None)
 
 
 def _names(value: Any, where: Path) -> list[str]:
@@ -265,8 +230,7 @@ def _record(img: Path, image_id: int, names: list[str], issues: Issues) -> Detec
             )
             continue
         if len(vals) == 4:
-            cx, cy, bw, bh = vals
-            box = ((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h)
+            box = cxcywh_norm_to_xyxy(vals, w, h)[0].tolist()
         else:
             xs, ys = vals[0::2], vals[1::2]
             box = (min(xs) * w, min(ys) * h, max(xs) * w, max(ys) * h)
@@ -295,9 +259,7 @@ def write_yolo(
             for o in r.objects:
                 if o.iscrowd or o.difficult:
                     continue
-                x1, y1, x2, y2 = o.box
-                cx, cy = (x1 + x2) / 2 / r.width, (y1 + y2) / 2 / r.height
-                bw, bh = (x2 - x1) / r.width, (y2 - y1) / r.height
+                cx, cy, bw, bh = xyxy_to_cxcywh_norm(o.box, r.width, r.height)[0]
                 lines.append(f"{o.label - 1} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
             txt = lbl_dir / f"{Path(name).stem}.txt"
             atomic_write_text(txt, "".join(line + "\n" for line in lines))
@@ -309,3 +271,20 @@ def write_yolo(
         spec["names"] = list(class_names)
         atomic_write_text(dst / "data.yaml", yaml.safe_dump(spec, sort_keys=False))
     return written
+
+
+def holds_boxes(path: Path) -> bool:
+    """A data YAML given as the file, or a folder that :func:`looks_like_yolo`."""
+    if path.is_file():
+        return path.suffix.lower() in (".yaml", ".yml")
+    return looks_like_yolo(path)
+
+
+FORMAT = Format(
+    "yolo",
+    detect_boxes=holds_boxes,
+    read_boxes=read_yolo,
+    write_boxes=lambda dst, splits, class_names, category_ids=None: write_yolo(
+        dst, splits, class_names
+    ),
+)

@@ -1,4 +1,9 @@
-"""Prediction for classification runs: top-k labels per image file, written as JSON or CSV."""
+"""Prediction for classification: top-k labels per image file, written as JSON or CSV.
+
+:func:`predict_with` is the one loop, for a trained model or an exported one (see
+:mod:`transferkit.tasks.common.predict`): images are batched through the evaluation transform,
+and the ``logits`` the runner returns become ranked labels.
+"""
 
 from __future__ import annotations
 
@@ -10,52 +15,46 @@ from typing import Any
 
 import torch
 
-from transferkit.data.images import is_image_file, load_image_rgb
-from transferkit.data.transforms.classify import eval_transform
-from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.core.errors import ConfigError
 from transferkit.core.fileio import atomic_write_text
+from transferkit.data.images import load_image_rgb
+from transferkit.data.transforms.classify import eval_transform
+from transferkit.tasks.common.images import collect_images
+from transferkit.tasks.common.predict import ModelInfo, Runner, torch_runner
 
 
-def collect_images(paths: list[str | Path]) -> list[Path]:
-    """Image files among ``paths``; folders are searched recursively, in sorted order."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and is_image_file(f))
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise DatasetError(
-                f"no such file or folder: {p}", hint="check the paths given to predict"
-            )
-    if not found:
-        raise DatasetError(
-            f"no images found in {', '.join(map(str, paths))}",
-            hint="pass image files or folders that hold images",
-        )
-    return found
-
-
-@torch.no_grad()
 def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Top-k predictions of a loaded run (``engine.rundir.RunHandle``) for image files."""
+    """Top-k predictions of a loaded run (``runs.rundir.RunHandle``) for image files."""
+    return predict_with(model_runner(run.model), ModelInfo.from_run(run), paths, options)
+
+
+def model_runner(model: torch.nn.Module) -> Runner:
+    """The runner of a trained classifier: a batch of images to ``logits``."""
+    return torch_runner(model, lambda m, x: m(x))
+
+
+def predict_with(
+    runner: Runner, info: ModelInfo, paths: list[str | Path], options: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``path``, ``label``, ``score`` and ``top_k`` (``options["top_k"]``, default 1) per image."""
     top_k = int(options.get("top_k") or 1)
     if top_k < 1:
         raise ConfigError(f"invalid --top-k {top_k}: expected 1 or more")
-    top_k = min(top_k, len(run.class_names))
-    transform = eval_transform(run.data_config, run.config.data.img_size)
-    batch_size = int(options.get("batch_size") or 32)
+    names = info.class_names
+    top_k = min(top_k, len(names))
+    transform = eval_transform(info.data_config, info.img_size)
+    batch_size = info.batch_size(options)
     files = collect_images(paths)
-    model = run.model.eval()
-    device = next(model.parameters()).device
     out: list[dict[str, Any]] = []
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
-        images = torch.stack([transform(load_image_rgb(f)) for f in chunk]).to(device)
-        probs = model(images).float().softmax(dim=1).cpu()
+        images = torch.stack([transform(load_image_rgb(f)) for f in chunk])
+        probs = runner(images)["logits"].float().softmax(dim=1)
         scores, indices = probs.topk(top_k, dim=1)
-        for f, s, i in zip(chunk, scores, indices):
-            ranked = [{"label": run.class_names[int(j)], "score": float(v)} for v, j in zip(s, i)]
+        for f, s, i in zip(chunk, scores, indices, strict=True):
+            ranked = [
+                {"label": names[int(j)], "score": float(v)} for v, j in zip(s, i, strict=True)
+            ]
             out.append(
                 {
                     "path": str(f),

@@ -16,56 +16,66 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
+from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.data.datasets.segmentation import (
+    check_pairs,
+    read_class_mask,
+    segmentation_eval_transform,
+)
+from transferkit.data.formats.mask_folder import list_semantic
 from transferkit.data.images import is_image_file, load_image_rgb
 from transferkit.data.masks import read_mask_image, voc_colormap, write_index_png
-from transferkit.core.errors import ConfigError, DatasetError
-from transferkit.core.fileio import atomic_write
+from transferkit.render.draw import overlay_classes, save_png
+from transferkit.tasks.common.images import collect_images
+from transferkit.tasks.common.predict import ModelInfo, Runner, torch_runner
+from transferkit.tasks.segment.metrics import SemanticMetrics
 
 _SHOWN = 5
 
 
-@torch.no_grad()
 def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list[dict[str, Any]]:
     """Class-index masks (at each image's own size) of a loaded run for image files or folders.
 
     Each prediction is ``{"path", "mask" (H, W uint8/uint16), "pixels_per_class"}``;
     ``options["draw_dir"]`` also writes colour overlays there.
     """
-    from transferkit.data.datasets.segmentation import segmentation_eval_transform
-    from transferkit.tasks.classify.predict import collect_images
+    return predict_with(model_runner(run.model), ModelInfo.from_run(run), paths, options)
 
-    transform = segmentation_eval_transform(run.data_config)
-    model = run.model.eval()
-    device = next(model.parameters()).device
+
+def model_runner(model: torch.nn.Module) -> Runner:
+    """The runner of a trained segmenter: images (N, 3, H, W) of any size to ``logits``."""
+    return torch_runner(model, lambda m, x: m(x))
+
+
+def predict_with(
+    runner: Runner, info: ModelInfo, paths: list[str | Path], options: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The prediction loop of :func:`predict_paths` for any model behind ``runner``."""
+    names = info.class_names
+    transform = segmentation_eval_transform(info.data_config)
     draw_dir = Path(options["draw_dir"]) if options.get("draw_dir") else None
-    dtype = np.uint8 if len(run.class_names) <= 256 else np.uint16
+    dtype = np.uint8 if len(names) <= 256 else np.uint16
     out = []
     for f in collect_images(paths):
         pil = load_image_rgb(f)
-        image = transform(TF.pil_to_tensor(pil))
-        mask = model(image.unsqueeze(0).to(device))[0].argmax(dim=0).cpu().numpy().astype(dtype)
-        counts = np.bincount(mask.reshape(-1), minlength=len(run.class_names))
+        image = transform(TF.pil_to_tensor(pil)).unsqueeze(0)  # each image at its own size
+        mask = runner(image)["logits"][0].argmax(dim=0).numpy().astype(dtype)
+        counts = np.bincount(mask.reshape(-1), minlength=len(names))
         out.append(
             {
                 "path": str(f),
                 "mask": mask,
-                "pixels_per_class": {
-                    n: int(c) for n, c in zip(run.class_names, counts, strict=False)
-                },
+                "pixels_per_class": {n: int(c) for n, c in zip(names, counts, strict=False)},
             }
         )
         if draw_dir is not None:
-            overlay = draw_overlay(pil, mask)
-            atomic_write(draw_dir / f"{f.stem}.png", lambda p, im=overlay: im.save(p, format="PNG"))
+            save_png(draw_overlay(pil, mask), draw_dir / f"{f.stem}.png")
     return out
 
 
 def draw_overlay(image: Image.Image, mask: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """``image`` with each class > 0 tinted by its VOC colour at ``alpha`` opacity."""
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
-    colors = voc_colormap(max(256, int(mask.max()) + 1)).astype(np.float32)[mask]
-    tint = (mask > 0)[..., None] * alpha
-    return Image.fromarray(np.clip(rgb * (1 - tint) + colors * tint, 0, 255).astype(np.uint8))
+    """``image`` with each class > 0 tinted by its VOC colour (the index PNGs' palette)."""
+    return overlay_classes(image, mask, voc_colormap(max(256, int(mask.max()) + 1)), alpha)
 
 
 def write_predictions(predictions: list[dict[str, Any]], out: str | Path) -> Path:
@@ -97,10 +107,6 @@ def evaluate_predictions(
     and values below the class count. Ground-truth images without a prediction are counted
     (``images_without_prediction``), not scored.
     """
-    from transferkit.data.formats.mask_folder import list_semantic
-    from transferkit.data.datasets.segmentation import check_pairs, read_class_mask
-    from transferkit.tasks.segment.task import SemanticMetrics
-
     ignore = int(options.get("ignore_index", 255))
     listing = list_semantic(data_path, options.get("format", "auto"))
     good, bad, num_classes, _ = check_pairs(listing, ignore)
@@ -110,22 +116,7 @@ def evaluate_predictions(
     names = listing.classes.names if listing.classes else [f"class_{i}" for i in range(num_classes)]
     colors = listing.classes.colors if listing.classes else None
     preds = _prediction_files(predictions)
-    by_stem: dict[str, Any] = {}
-    for s in good:
-        if s.stem in by_stem and s.stem in preds:
-            raise DatasetError(
-                f"{data_path}: two ground-truth images are named {s.stem!r}; a prediction "
-                "cannot tell them apart",
-                hint="evaluate against one split folder at a time",
-            )
-        by_stem[s.stem] = s
-    orphans = sorted(set(preds) - set(by_stem))
-    if orphans:
-        raise DatasetError(
-            f"{len(orphans)} prediction(s) in {predictions} match no ground-truth image: "
-            f"{', '.join(orphans[:_SHOWN])}",
-            hint="name each predicted mask after its image (same file stem)",
-        )
+    by_stem = _match_stems(good, preds, data_path, predictions)
     metrics = SemanticMetrics(names, ignore)
     for stem, path in sorted(preds.items()):
         sample = by_stem[stem]
@@ -151,6 +142,27 @@ def evaluate_predictions(
         "images": len(preds),
         "images_without_prediction": len(by_stem) - len(preds),
     }
+
+
+def _match_stems(good: list, preds: dict[str, Path], data_path: Path, predictions: Path) -> dict:
+    """Ground-truth samples by file stem; every prediction must name exactly one of them."""
+    by_stem: dict[str, Any] = {}
+    for s in good:
+        if s.stem in by_stem and s.stem in preds:
+            raise DatasetError(
+                f"{data_path}: two ground-truth images are named {s.stem!r}; a prediction "
+                "cannot tell them apart",
+                hint="evaluate against one split folder at a time",
+            )
+        by_stem[s.stem] = s
+    orphans = sorted(set(preds) - set(by_stem))
+    if orphans:
+        raise DatasetError(
+            f"{len(orphans)} prediction(s) in {predictions} match no ground-truth image: "
+            f"{', '.join(orphans[:_SHOWN])}",
+            hint="name each predicted mask after its image (same file stem)",
+        )
+    return by_stem
 
 
 def _prediction_files(folder: Path) -> dict[str, Path]:

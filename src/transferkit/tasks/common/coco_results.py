@@ -1,0 +1,92 @@
+"""COCO results files: written from per-image predictions, read back, and their ground truth.
+
+Detection and instance segmentation write the same results list (instance entries add an RLE
+``segmentation``); every entry also carries ``file_name``, so scoring can match results to the
+images of an annotation file whose ids differ. Results from other tools are read here too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from transferkit.core.errors import DatasetError
+from transferkit.data.formats.coco import check_top, find_coco_files, read_json_file
+from transferkit.data.formats.coco_write import records_to_coco
+from transferkit.data.records import ALL, detect_format, read_source
+
+
+def to_coco_results(predictions: list[dict]) -> list[dict]:
+    """Flatten per-image predictions into a COCO results list (``bbox`` as x, y, w, h)."""
+    results = []
+    for p in predictions:
+        for d in p["detections"]:
+            x1, y1, x2, y2 = d["box"]
+            entry = {
+                "image_id": p["image_id"],
+                "file_name": p["file_name"],
+                "category_id": d["category_id"],
+                "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+            }
+            if "segmentation" in d:
+                entry["segmentation"] = d["segmentation"]
+            entry["score"] = d["score"]
+            results.append(entry)
+    return results
+
+
+def read_results(path: Path) -> list[dict]:
+    """A COCO results list made by any tool (a dict wrapping it as ``annotations`` is accepted)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"predictions file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
+        data = data["annotations"]  # some tools wrap results in a COCO-like dict
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise DatasetError(
+            f"{path}: expected a COCO results list of objects, got {type(data).__name__}",
+            hint="a results file is a JSON list of {image_id, category_id, bbox, score} objects",
+        )
+    return [dict(r) for r in data]
+
+
+def ground_truth(data_path: Path, split: str | None = None) -> dict:
+    """The COCO ground-truth dict to score against, for any supported format.
+
+    COCO files are used as they are, without looking for the images; VOC and YOLO data sets are
+    read (YOLO needs the images for their sizes) and converted. A folder with splits is scored on
+    ``split`` (default val, else test).
+    """
+    if detect_format(data_path) == "coco":
+        files = find_coco_files(data_path) or {}
+        chosen = _pick_split(data_path, files, split)
+        raw = read_json_file(files[chosen])
+        check_top(raw, files[chosen])
+        return raw
+    source = read_source(data_path, "auto", on_bad="skip")
+    chosen = _pick_split(data_path, {k: v for k, v in source.splits.items() if v}, split)
+    return records_to_coco(source.splits[chosen], source.class_names, source.category_ids)
+
+
+def _pick_split(data_path: Path, available: dict, split: str | None) -> str:
+    order = [split] if split else ["val", "test", ALL, "train"]
+    chosen = next((n for n in order if n in available), None)
+    if chosen is None:
+        raise DatasetError(
+            f"{data_path} has no '{split}' split (has: {', '.join(available) or 'none'})",
+            hint="pick one of the data set's splits",
+        )
+    return chosen
+
+
+def match_by_file_name(results: list[dict], gt: dict) -> dict[str, int]:
+    """Image ids of ``gt`` by file name; each result's ``file_name`` (dropped) sets its id."""
+    by_name = {Path(img["file_name"]).name: img["id"] for img in gt["images"]}
+    for r in results:
+        name = Path(str(r.pop("file_name", ""))).name
+        if name in by_name:
+            r["image_id"] = by_name[name]
+    return by_name

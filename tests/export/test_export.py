@@ -17,8 +17,10 @@ from tests.export.helpers import make_run, write_images
 from transferkit.api import predict
 from transferkit.cli.main import main
 from transferkit.core.errors import ConfigError, ExportError
-from transferkit.export import export, specs
+from transferkit.export import export
 from transferkit.export.onnx_export import sidecar_path
+from transferkit.tasks import get_task
+from transferkit.tasks.classify.export import onnx_spec as classify_spec
 
 SIZES = ((40, 30), (32, 48), (64, 64), (23, 90))
 
@@ -111,11 +113,11 @@ def test_export_fails_when_onnxruntime_disagrees(tmp_path, monkeypatch, capsys):
     run = make_run(tmp_path / "run", "classify")
 
     def spec(handle, dynamic_batch):
-        s = specs.classify_spec(handle, dynamic_batch)
+        s = classify_spec(handle, dynamic_batch)
         s.module = _BakesInAValue(handle.model).eval()
         return s
 
-    monkeypatch.setitem(specs.SPECS, "classify", spec)
+    monkeypatch.setattr(get_task("classify"), "onnx_spec", spec)
     assert main(["export", str(run), "--dynamic-batch"]) == 2  # an ExportError, caught
     err = capsys.readouterr().err
     assert re.search(r"error: ONNX output 'logits' differs from PyTorch .* max abs diff", err)
@@ -163,7 +165,7 @@ def test_export_refuses_what_it_cannot_export_correctly(tmp_path, monkeypatch):
         export(run, out=tmp_path / "model.pt")
     with pytest.raises(ConfigError, match="unknown export format 'tflite'"):
         export(run, format="tflite")
-    monkeypatch.delitem(specs.SPECS, "classify")
+    monkeypatch.delattr(type(get_task("classify")), "onnx_spec")
     with pytest.raises(ExportError, match="not available for task 'classify'"):
         export(run)
     assert not (run / "model.onnx").exists()

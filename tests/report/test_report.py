@@ -15,7 +15,7 @@ from PIL import Image
 from transferkit.api import predict
 from transferkit.cli.main import main
 from transferkit.report import write_report
-from transferkit.report.classify_examples import confident_mistakes
+from transferkit.tasks.classify.report import confident_mistakes
 
 DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 

@@ -12,10 +12,10 @@ from tests.export.helpers import make_run
 from tests.report.test_report import embedded_images
 from tests.segment.helpers import blob_mask, write_pair
 from transferkit.api import predict
-from transferkit.data.masks import read_mask_image
 from transferkit.core.fileio import write_json
+from transferkit.data.masks import read_mask_image
 from transferkit.report import write_report
-from transferkit.report.overlay_examples import SAMPLE, SCORE_THRESHOLD, evenly
+from transferkit.tasks.common.examples import SAMPLE, SCORE_THRESHOLD, evenly
 
 CAPTION = re.compile(r"<figcaption>([^<]*)</figcaption>")
 

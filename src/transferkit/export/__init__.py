@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from transferkit.core.errors import ConfigError, did_you_mean
+from transferkit.export.onnx_export import export_onnx
+from transferkit.runs.rundir import load_run
 
 FORMATS = ("onnx",)
 
@@ -26,9 +28,6 @@ def export(
     The export fails with :class:`transferkit.core.errors.ExportError` when onnxruntime's outputs
     differ from PyTorch's beyond the tolerances recorded in the sidecar (``parity``).
     """
-    from transferkit.runs.rundir import load_run
-    from transferkit.export.onnx_export import export_onnx
-
     if format not in FORMATS:
         raise ConfigError(
             f"unknown export format {format!r}.{did_you_mean(format, FORMATS)}",

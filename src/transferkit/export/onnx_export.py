@@ -10,15 +10,17 @@ leaves a model behind that differs from the trained one.
 from __future__ import annotations
 
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from transferkit.core.errors import ConfigError, ExportError
-from transferkit.export.parity import check_parity
-from transferkit.export.specs import OnnxSpec, spec_for
 from transferkit.core.fileio import atomic_write, write_json
+from transferkit.export.parity import check_parity
+from transferkit.tasks import TASKS, get_task
+from transferkit.tasks.common.onnx import OnnxSpec
 
 DEFAULT_OPSET = 17
 MAX_OPSET = 20  # the highest opset the TorchScript-based exporter writes
@@ -48,6 +50,20 @@ def export_onnx(
     sidecar = build_sidecar(run, spec, out, opset, dynamic_batch, parity)
     write_json(sidecar_path(out), sidecar)
     return sidecar
+
+
+def spec_for(run, dynamic_batch: bool) -> OnnxSpec:
+    """The ONNX spec of a loaded run, from its task's ``onnx_spec`` hook."""
+    hook = getattr(get_task(run.config.task), "onnx_spec", None)
+    if hook is None:
+        exporting = [name for name, task in TASKS.items() if getattr(task, "onnx_spec", None)]
+        raise ExportError(
+            f"ONNX export is not available for task {run.config.task!r} in this version "
+            f"(run {run.run_dir.path}); exporting it without a parity check could give a model "
+            "that silently differs from the trained one",
+            hint=f"tasks that export: {', '.join(exporting)}; use `transferkit predict` on the run",
+        )
+    return hook(run, dynamic_batch)
 
 
 def resolve_opset(opset: int | None, minimum: int, task: str) -> int:
@@ -105,8 +121,6 @@ def build_sidecar(
     import onnx
     import onnxruntime
 
-    import transferkit
-
     cfg = run.config
     return {
         "format": SIDECAR_FORMAT,
@@ -123,11 +137,12 @@ def build_sidecar(
             "run_dir": str(run.run_dir.path.absolute()),
             "backbone": cfg.model.backbone,
             "head": cfg.model.head,
-            "detector": cfg.model.detector if cfg.task in ("detect", "instance") else None,
+            "detector": None,  # kept in every sidecar; a detector's spec fills it in
+            **spec.source,
             "checkpoint_epoch": run.checkpoint.get("epoch"),
         },
         "versions": {
-            "transferkit": transferkit.__version__,
+            "transferkit": version("transferkit"),
             "torch": torch.__version__,
             "onnx": onnx.__version__,
             "onnxruntime": onnxruntime.__version__,

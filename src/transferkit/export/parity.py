@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from transferkit.core.errors import ExportError
-from transferkit.export.specs import OnnxSpec, Tolerance
+from transferkit.tasks.common.onnx import OnnxSpec, Tolerance
 
 _HINT = (
     "the exporter recorded an operation of this model wrongly; try another --opset, or export "

@@ -5,7 +5,7 @@ draws the plots, adds the task's example section (confidently wrong images for c
 predictions beside ground truth for detection and segmentation) and writes the page atomically.
 
 Task sections come from the task object's hook ``report_sections(run, splits) -> list[Section]``
-when it has one, else from :data:`TASK_SECTIONS`. ``run`` is a loaded
+(each task folder's ``report`` module); a task without one gets a note. ``run`` is a loaded
 ``engine.rundir.RunHandle``; ``splits`` the task's ``DataSplits``, or ``None`` when the data set
 cannot be read any more (moved, deleted): the sections that need only the run's files still
 render, with a note where the images would be.
@@ -13,22 +13,17 @@ render, with a note where the images would be.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from transferkit.core.config import RunConfig
 from transferkit.core.fileio import atomic_write_text, read_json
 from transferkit.render.html import Section, note, render_page
+from transferkit.report import sections as common
+from transferkit.runs.rundir import RunDir, load_run
+from transferkit.tasks import get_task
 
 REPORT_FILE = "report.html"
-
-# task -> "module:function" of its example section when the task object has no hook of its own.
-TASK_SECTIONS = {
-    "classify": "transferkit.report.classify_examples:sections",
-    "detect": "transferkit.report.overlay_examples:detect_sections",
-    "segment": "transferkit.report.overlay_examples:segment_sections",
-    "instance": "transferkit.report.overlay_examples:instance_sections",
-}
 
 
 def write_report(
@@ -43,8 +38,6 @@ def write_report(
     the end of training. Parts that cannot be drawn become a note in the page and a call of
     ``warn`` with the reason; the rest of the report is still written.
     """
-    from transferkit.runs.rundir import RunDir
-
     run = RunDir(run_dir)
     run.require_run()
     page = build_report(run, splits, warn or (lambda message: None))
@@ -70,10 +63,6 @@ def write_report_safely(run_dir: str | Path, splits=None, warn: Callable[[str], 
 
 def build_report(run, splits, warn: Callable[[str], None]) -> str:
     """The report page of a ``RunDir`` as HTML text."""
-    from transferkit.core.config import RunConfig
-    from transferkit.report import sections as common
-    from transferkit.tasks import get_task
-
     cfg = RunConfig.load(run.config)
     task = get_task(cfg.task)
     class_names, _ = run.read_classes()
@@ -99,13 +88,8 @@ def build_report(run, splits, warn: Callable[[str], None]) -> str:
 
 
 def task_sections(run, cfg, task, splits, warn: Callable[[str], None]) -> list[Section]:
-    """The task's example sections (its hook, or the built-in one), each failure a note."""
-    from transferkit.runs.rundir import load_run
-
+    """The task's example sections (its ``report_sections`` hook), each failure a note."""
     hook = getattr(task, "report_sections", None)
-    if hook is None and cfg.task in TASK_SECTIONS:
-        module, name = TASK_SECTIONS[cfg.task].split(":")
-        hook = getattr(importlib.import_module(module), name)
     title = "Examples"
     if hook is None:
         return [Section(title, note(f"no example section for task {cfg.task!r} in this version"))]
@@ -139,4 +123,4 @@ def _optional_json(path: Path):
     return read_json(path) if path.is_file() else None
 
 
-__all__ = ["REPORT_FILE", "Section", "TASK_SECTIONS", "write_report", "write_report_safely"]
+__all__ = ["REPORT_FILE", "Section", "write_report", "write_report_safely"]

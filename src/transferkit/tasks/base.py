@@ -57,9 +57,16 @@ class Task(Protocol):
 # Optional task hooks, looked up with getattr by the CLI and API (a task that lacks one says so):
 #   predict_paths(run: "RunHandle", paths: list[Path], options: dict) -> list[dict]
 #       predictions for image files; options carry top_k / draw_dir / score_threshold.
+#   predict_with(runner: Runner, info: ModelInfo, paths: list[Path], options: dict) -> list[dict]
+#       the same prediction loop for any model behind ``runner`` (tasks.common.predict): how
+#       ``export.onnx_predict`` predicts with an ONNX export.
 #   write_predictions(predictions: list[dict], out: Path) -> Path
 #       JSON / CSV (classify), COCO results JSON (detect, instance), index PNG folder (segment).
 #   evaluate_predictions(data_path: Path, predictions: Path, options: dict) -> dict
 #       score a predictions file made by any tool against ground truth (flat snake_case keys).
+#   report_sections(run: "RunHandle", splits: DataSplits | None) -> list[Section]
+#       the task's part of report.html (examples beside ground truth), used by ``report``.
+#   onnx_spec(run: "RunHandle", dynamic_batch: bool) -> OnnxSpec
+#       what ``export`` traces, checks and describes (tasks.common.onnx).
 #   demo(out_dir: Path, quiet: bool) -> list[dict]
 #       the built-in demo of the task: pretrained vs random init, one row per run.

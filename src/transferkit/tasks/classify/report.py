@@ -8,52 +8,49 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from transferkit.data.images import load_image_rgb
-from transferkit.render.html import Section, image, note, para
 from transferkit.render.draw import THUMB, fit_within, png_bytes
+from transferkit.render.html import Section, image, note, para
+from transferkit.tasks.classify.predict import predict_paths
 
 SHOWN = 12
 MAX_SCORED = 2000  # validation images scored for the report; larger sets are sampled evenly
 BATCH = 64
 
 
-@torch.no_grad()
 def confident_mistakes(run, dataset, limit: int = SHOWN) -> tuple[list[dict], int]:
     """Wrong predictions on ``dataset`` (a ClassificationDataset), most confident first.
 
     Returns up to ``limit`` dicts (path, true, predicted, confidence, true_probability) and the
-    number of images scored.
+    number of images scored. The images go through :func:`predict_paths`, as in ``predict``.
     """
     samples = list(dataset.samples)
     if len(samples) > MAX_SCORED:
         step = len(samples) / MAX_SCORED
         samples = [samples[int(i * step)] for i in range(MAX_SCORED)]
-    model = run.model.eval()
-    device = next(model.parameters()).device
+    names = run.class_names
+    options = {"top_k": len(names), "batch_size": BATCH}  # every class, for the true one's score
+    preds = predict_paths(run, [path for path, _ in samples], options) if samples else []
     wrong = []
-    for start in range(0, len(samples), BATCH):
-        chunk = samples[start : start + BATCH]
-        images = torch.stack([dataset.transform(load_image_rgb(p)) for p, _ in chunk])
-        probs = model(images.to(device)).float().softmax(dim=1).cpu()
-        conf, pred = probs.max(dim=1)
-        for (path, label), c, p, row in zip(chunk, conf, pred, probs, strict=True):
-            if int(p) != int(label):
-                wrong.append(
-                    {
-                        "path": path,
-                        "true": run.class_names[int(label)],
-                        "predicted": run.class_names[int(p)],
-                        "confidence": float(c),
-                        "true_probability": float(row[int(label)]),
-                    }
-                )
+    for (path, label), pred in zip(samples, preds, strict=True):
+        true = names[int(label)]
+        if pred["label"] != true:
+            wrong.append(
+                {
+                    "path": path,
+                    "true": true,
+                    "predicted": pred["label"],
+                    "confidence": pred["score"],
+                    "true_probability": next(
+                        t["score"] for t in pred["top_k"] if t["label"] == true
+                    ),
+                }
+            )
     wrong.sort(key=lambda w: -w["confidence"])
     return wrong[:limit], len(samples)
 
 
-def sections(run, splits) -> list[Section]:
+def report_sections(run, splits) -> list[Section]:
     """The "most confidently wrong" gallery of the validation split."""
     title = "Most confidently wrong validation images"
     if splits is None or splits.val is None or not hasattr(splits.val, "samples"):

@@ -11,7 +11,8 @@ from PIL import Image
 from tests.segment.helpers import write_pair
 from transferkit.cli.main import main
 from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
-from transferkit.data.masks import connected_components, read_mask_image
+from transferkit.data.masks import read_mask_image
+from transferkit.data.regions import connected_components
 
 
 def test_connected_components_use_8_connectivity_in_raster_order():

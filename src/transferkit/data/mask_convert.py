@@ -22,13 +22,15 @@ import numpy as np
 
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.core.fileio import atomic_write_text, write_json
+from transferkit.data.datasets.segmentation import check_pairs, read_class_mask
+from transferkit.data.formats.mask_folder import list_semantic
 from transferkit.data.masks import (
-    connected_components,
     mask_to_box,
     mask_to_polygons,
     mask_to_rle,
     write_index_png,
 )
+from transferkit.data.regions import connected_components
 
 ENCODINGS = ("polygon", "rle")
 
@@ -41,9 +43,6 @@ def _empty_target(dst: Path) -> None:
 
 
 def _checked(src: Path, format: str, on_bad: str, ignore_index: int):
-    from transferkit.data.datasets.segmentation import check_pairs
-    from transferkit.data.formats.mask_folder import list_semantic
-
     listing = list_semantic(src, format, on_bad)
     good, bad, num_classes, _ = check_pairs(listing, ignore_index)
     if bad and on_bad == "fail":
@@ -76,8 +75,6 @@ def masks_to_coco(
     ignore_index: int = 255,
 ) -> dict[str, Any]:
     """Write a class-mask data set as COCO instances; returns a summary per split."""
-    from transferkit.data.datasets.segmentation import read_class_mask
-
     if encoding not in ENCODINGS:
         raise ConfigError(f"unknown segmentation encoding {encoding!r}", hint="use polygon or rle")
     src, dst = Path(src), Path(dst)
@@ -104,24 +101,7 @@ def masks_to_coco(
                     "height": h,
                 }
             )
-            for k in range(1, len(names)):
-                if k == ignore_index:
-                    continue
-                regions, count = connected_components(mask == k)
-                for r in range(1, count + 1):
-                    region = (regions == r).astype(np.uint8)
-                    seg = mask_to_rle(region) if encoding == "rle" else mask_to_polygons(region)
-                    anns.append(
-                        {
-                            "id": len(anns) + 1,
-                            "image_id": image_id,
-                            "category_id": k,
-                            "segmentation": seg,
-                            "area": float(region.sum()),
-                            "bbox": mask_to_box(region),
-                            "iscrowd": 0,
-                        }
-                    )
+            anns += _instances(mask, image_id, len(names), ignore_index, encoding, len(anns))
         write_json(
             folder / "_annotations.coco.json",
             {"images": images, "annotations": anns, "categories": categories},
@@ -130,10 +110,34 @@ def masks_to_coco(
     return summary
 
 
+def _instances(
+    mask: np.ndarray, image_id: int, num_classes: int, ignore_index: int, encoding: str, first: int
+) -> list[dict[str, Any]]:
+    """COCO annotations (ids from ``first + 1``) for each connected region of each class."""
+    anns = []
+    for k in range(1, num_classes):
+        if k == ignore_index:
+            continue
+        regions, count = connected_components(mask == k)
+        for r in range(1, count + 1):
+            region = (regions == r).astype(np.uint8)
+            seg = mask_to_rle(region) if encoding == "rle" else mask_to_polygons(region)
+            anns.append(
+                {
+                    "id": first + len(anns) + 1,
+                    "image_id": image_id,
+                    "category_id": k,
+                    "segmentation": seg,
+                    "area": float(region.sum()),
+                    "bbox": mask_to_box(region),
+                    "iscrowd": 0,
+                }
+            )
+    return anns
+
+
 def coco_to_masks(src: str | Path, dst: str | Path, on_bad: str = "fail") -> dict[str, Any]:
     """Write COCO instances as class-index PNG masks (0 = background) next to copied images."""
-    from transferkit.data.datasets.segmentation import read_class_mask
-
     src, dst = Path(src), Path(dst)
     _empty_target(dst)
     listing, good, bad, names = _checked(src, "coco", on_bad, 255)

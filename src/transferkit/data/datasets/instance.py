@@ -18,6 +18,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from transferkit.core.errors import DatasetError
+from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.images import load_image_rgb
 from transferkit.data.masks import check_segmentation, segmentation_to_mask
 from transferkit.data.records import DetectionRecord, Issues
@@ -86,7 +87,7 @@ class InstanceDataset(Dataset):
             target["orig_size"] = torch.tensor([r.height, r.width])
             target["gt"] = [
                 {
-                    "bbox": [o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]],
+                    "bbox": xyxy_to_xywh_list(o.box),
                     "category_id": o.label,
                     "iscrowd": int(o.iscrowd),
                     "segmentation": o.segmentation,

@@ -264,7 +264,25 @@ def load_semantic_data(
             return None
         return SegmentationDataset(splits[split], names, listing.classes, transform, ignore_index)
 
-    summary: dict[str, Any] = {
+    return DataSplits(
+        train=make("train", train_transform),
+        val=make("val", eval_transform),
+        test=make("test", eval_transform),
+        class_names=names,
+        summary=_summary(listing, names, splits, pixels, bad, ignore_index),
+    )
+
+
+def _summary(
+    listing: Listing,
+    names: list[str],
+    splits: dict[str, list[SegSample]],
+    pixels: Counter,
+    bad: list[tuple[SegSample, str]],
+    ignore_index: int,
+) -> dict[str, Any]:
+    """What the run record keeps about the data: layout, classes, images and pixels, skips."""
+    return {
         "format": listing.format,
         "source": str(listing.source),
         "classes_file": listing.classes.source if listing.classes else None,
@@ -277,10 +295,3 @@ def load_semantic_data(
         "skipped_files": [f"{s.image}: {why}" for s, why in bad],
         **listing.notes,
     }
-    return DataSplits(
-        train=make("train", train_transform),
-        val=make("val", eval_transform),
-        test=make("test", eval_transform),
-        class_names=names,
-        summary=summary,
-    )

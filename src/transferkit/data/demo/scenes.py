@@ -26,6 +26,7 @@ from PIL import Image
 
 from transferkit.core.errors import ConfigError
 from transferkit.core.fileio import atomic_write, write_json
+from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.demo.fashion import FASHION_MNIST_CLASSES, load_subset
 from transferkit.data.masks import mask_to_rle
 
@@ -161,13 +162,12 @@ def write_scenes(
             h, w = scene.image.shape[:2]
             images.append({"id": i, "file_name": name, "width": w, "height": h})
             for mask, label, box in zip(scene.masks, scene.labels, scene.boxes, strict=True):
-                x1, y1, x2, y2 = (float(v) for v in box)
                 anns.append(
                     {
                         "id": len(anns) + 1,
                         "image_id": i,
                         "category_id": int(label),
-                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                        "bbox": xyxy_to_xywh_list([float(v) for v in box]),
                         "area": float(mask.sum()),
                         "iscrowd": 0,
                         "segmentation": mask_to_rle(mask),

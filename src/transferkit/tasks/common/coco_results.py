@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from transferkit.core.errors import DatasetError
+from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.formats.coco import check_top, find_coco_files, read_json_file
 from transferkit.data.formats.coco_write import records_to_coco
 from transferkit.data.records import ALL, detect_format, read_source
@@ -21,12 +22,11 @@ def to_coco_results(predictions: list[dict]) -> list[dict]:
     results = []
     for p in predictions:
         for d in p["detections"]:
-            x1, y1, x2, y2 = d["box"]
             entry = {
                 "image_id": p["image_id"],
                 "file_name": p["file_name"],
                 "category_id": d["category_id"],
-                "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+                "bbox": [round(v, 2) for v in xyxy_to_xywh_list(d["box"])],
             }
             if "segmentation" in d:
                 entry["segmentation"] = d["segmentation"]

@@ -1,14 +1,8 @@
 """Object detection by transfer: COCO / VOC / YOLO data, torchvision detectors, COCO mAP.
 
-A sample is ``(image, target)``: a float ``tv_tensors.Image`` in [0, 1] and a dict with
-``boxes`` (``tv_tensors.BoundingBoxes``, XYXY pixels of the transformed image), ``labels`` (int64,
-1-based) and ``image_id``. Validation targets also carry what COCO evaluation needs in the
-original image's coordinates: ``orig_boxes``, ``orig_size`` (h, w), ``iscrowd`` and ``area``.
-
-Image size: the shorter side is ``data.img_size`` (default 512), the longer one at most 1333/800
-of it. Training jitters the shorter side between 0.8x and 1.2x (scale jitter), flips
-horizontally and distorts colours; transforms.v2 moves the boxes with the image. Predictions are
-mapped back to the original image before they are scored or written.
+Samples come from :class:`transferkit.data.datasets.detection.DetectionDataset` with the transforms
+of :mod:`transferkit.data.transforms.detection`. Predictions are mapped back to the original image
+before they are scored or written.
 """
 
 from __future__ import annotations
@@ -17,106 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
-from torchvision import tv_tensors
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as TF
 
 from transferkit.core import console
 from transferkit.core.config import ModelSettings, RunConfig
-from transferkit.data.records import (
-    DetectionRecord,
-    assign_splits,
-    read_source,
-    split_summary,
-)
-from transferkit.data.images import load_image_rgb
-from transferkit.core.errors import DatasetError
-from transferkit.tasks.base import DataSplits
+from transferkit.data.boxes import xyxy_to_xywh_list
+from transferkit.data.datasets import DataSplits
+from transferkit.data.datasets.detection import DetectionDataset
+from transferkit.data.records import assign_splits, read_source, split_summary
+from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original
 from transferkit.tasks.common.detectors import (
     build_detector,
     collate_detection,
-    default_max_size,
     loss_mode,
 )
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
-
-DEFAULT_IMG_SIZE = 512
-JITTER = (0.8, 0.9, 1.0, 1.1, 1.2)
-
-
-def image_size_of(cfg: RunConfig) -> int:
-    """Shorter image side the detector sees for a run configuration."""
-    return int(cfg.data.img_size or DEFAULT_IMG_SIZE)
-
-
-def train_transform(img_size: int) -> v2.Transform:
-    """Flip, photometric distortion, scale jitter of the shorter side; boxes follow the image."""
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(0.5),
-            v2.RandomPhotometricDistort(p=0.5),
-            v2.RandomShortestSize(
-                [round(img_size * f) for f in JITTER], default_max_size(img_size)
-            ),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.ClampBoundingBoxes(),
-            v2.SanitizeBoundingBoxes(min_size=1.0),
-        ]
-    )
-
-
-def eval_transform(img_size: int) -> v2.Transform:
-    """Resize the shorter side to ``img_size`` (longer side capped), scale to [0, 1]."""
-    return v2.Compose(
-        [
-            v2.Resize(img_size, max_size=default_max_size(img_size), antialias=True),
-            v2.ToDtype(torch.float32, scale=True),
-        ]
-    )
-
-
-class DetectionDataset(Dataset):
-    """Records to ``(image, target)`` samples (see the module documentation)."""
-
-    def __init__(self, records: list[DetectionRecord], transform: v2.Transform, train: bool):
-        self.records = list(records)
-        self.transform = transform
-        self.train = train
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, i: int):
-        r = self.records[i]
-        pil = load_image_rgb(r.path)
-        if pil.size != (r.width, r.height):
-            raise DatasetError(
-                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
-                f"{r.width}x{r.height}",
-                hint="re-export the annotations for these images (boxes would be misplaced)",
-            )
-        image = tv_tensors.Image(TF.pil_to_tensor(pil))
-        keep = [o for o in r.objects if not (self.train and o.iscrowd)]
-        boxes = torch.tensor([o.box for o in keep], dtype=torch.float32).reshape(-1, 4)
-        target: dict[str, Any] = {
-            "boxes": tv_tensors.BoundingBoxes(
-                boxes, format="XYXY", canvas_size=(r.height, r.width)
-            ),
-            "labels": torch.tensor([o.label for o in keep], dtype=torch.int64),
-        }
-        image, target = self.transform(image, target)
-        target["image_id"] = r.image_id
-        if not self.train:
-            target["orig_boxes"] = boxes
-            target["orig_size"] = torch.tensor([r.height, r.width])
-            target["iscrowd"] = torch.tensor([o.iscrowd or o.difficult for o in keep])
-            areas = [o.area if o.area is not None else o.box_area for o in keep]
-            target["area"] = torch.tensor(areas, dtype=torch.float32)
-        return image, target
 
 
 class DetectionMetrics:
@@ -145,13 +56,12 @@ class DetectionMetrics:
                 t["area"].tolist(),
                 strict=True,
             ):
-                x1, y1, x2, y2 = box
                 self.annotations.append(
                     {
                         "id": len(self.annotations) + 1,
                         "image_id": image_id,
                         "category_id": int(label),
-                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                        "bbox": xyxy_to_xywh_list(box),
                         "area": float(area),
                         "iscrowd": int(crowd),
                     }
@@ -177,13 +87,12 @@ def detections_to_results(
     for box, label, score in zip(
         boxes, pred["labels"].tolist(), pred["scores"].tolist(), strict=True
     ):
-        x1, y1, x2, y2 = box
         cat = category_ids[label - 1] if category_ids else int(label)
         out.append(
             {
                 "image_id": image_id,
                 "category_id": cat,
-                "bbox": [round(v, 3) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "bbox": [round(v, 3) for v in xyxy_to_xywh_list(box)],
                 "score": round(float(score), 5),
             }
         )

@@ -27,6 +27,7 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.ops import MultiScaleRoIAlign
 
 from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.instance import InstanceDataset, check_records
 from transferkit.data.masks import mask_to_rle
@@ -102,12 +103,11 @@ def instances_to_results(
     for k, (box, label, score) in enumerate(
         zip(boxes, pred["labels"].tolist(), pred["scores"].tolist(), strict=True)
     ):
-        x1, y1, x2, y2 = box
         out.append(
             {
                 "image_id": image_id,
                 "category_id": category_ids[label - 1] if category_ids else int(label),
-                "bbox": [round(v, 3) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "bbox": [round(v, 3) for v in xyxy_to_xywh_list(box)],
                 "segmentation": mask_to_rle(masks[k]),
                 "score": round(float(score), 5),
             }

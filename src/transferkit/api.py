@@ -6,20 +6,46 @@ The whole transfer recipe in a few lines::
     result = tk.fit("my_images/", backbone="efficientnet_lite0", strategy="gradual", epochs=8)
     print(tk.evaluate(result.run_dir)["accuracy"])
     print(tk.predict(result.run_dir, ["photo.jpg"], top_k=3))
+
+Besides training and using runs: ranking backbones (:func:`rank`), comparing strategies
+(:func:`compare`), export (:func:`export`), reports (:func:`write_report`), data checks and
+conversions, the zoo and the weight store. The command line calls only these.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from torch.utils.data import DataLoader
+
+from transferkit import zoo
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, DatasetError
-from transferkit.tasks import get_task
+from transferkit.data.check.dataset import check_dataset, format_report
+from transferkit.data.convert import convert_dataset
 from transferkit.data.datasets import DataSplits
+from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
+from transferkit.engine.compare import compare, parse_strategies
+from transferkit.engine.demo import run_demo
+from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.run import run as _run
+from transferkit.export import export
+from transferkit.export.onnx_export import sidecar_path
+from transferkit.export.onnx_predict import predict_onnx
+from transferkit.report import write_report
+from transferkit.runs.record import RunResult, refuse_existing
+from transferkit.runs.rundir import RunDir, load_run
+from transferkit.tasks import get_task
+from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan, build_plan
+from transferkit.transfer.rank import rank
 from transferkit.transfer.strategy import parse_strategy
+from transferkit.zoo import list_backbones
+from transferkit.zoo.listing import MAX_ROWS
+from transferkit.zoo.weights import store as weight_store
 
 
 def load_dataset(
@@ -30,10 +56,8 @@ def load_dataset(
     **settings: Any,
 ) -> DataSplits:
     """Read a data set as training would (splits, transforms of ``backbone``'s weights)."""
-    from transferkit.zoo import create_backbone
-
     cfg = RunConfig(task=task).with_values(path=str(path), backbone=backbone, **settings)
-    data_config = create_backbone(backbone, weights=weights).data_config
+    data_config = zoo.create_backbone(backbone, weights=weights).data_config
     return get_task(task).load_data(cfg, data_config)
 
 
@@ -41,10 +65,8 @@ def create_model(
     backbone: str, num_classes: int, task: str = "classify", weights: str = "auto", **settings: Any
 ) -> TransferModel:
     """A pretrained ``backbone`` with new layers on top for ``num_classes`` classes."""
-    from transferkit.zoo import create_backbone
-
     cfg = RunConfig(task=task).with_values(backbone=backbone, weights=weights, **settings)
-    bb = create_backbone(backbone, weights=weights)
+    bb = zoo.create_backbone(backbone, weights=weights)
     return get_task(task).build_model(bb, num_classes, cfg.model)
 
 
@@ -54,27 +76,41 @@ def fit(
     config: RunConfig | str | Path | None = None,
     resume: bool = False,
     **settings: Any,
-):
+) -> RunResult:
     """Train a run; ``settings`` are config fields by name (backbone, strategy, epochs, lr…).
 
-    Returns an ``engine.loop.RunResult`` (run directory, final metrics, history, seconds).
+    A new run never writes into a folder that already holds one: ``resume=True`` continues the
+    run in ``out`` instead. Returns a ``runs.record.RunResult`` (run directory, final metrics,
+    history, seconds).
     """
-    from transferkit.cli.train_cmd import default_run_dir
-    from transferkit.engine.loop import fit as _fit
-    from transferkit.runs.rundir import RunDir
-
     if resume:
         if out is None:
             raise ConfigError("resume=True needs out= (the run directory to continue)")
         run = RunDir(out)
         run.require_run()
-        return _fit(RunConfig.load(run.config), run.path, resume=True)
+        return _run(RunConfig.load(run.config), run.path, resume=True)
     if isinstance(config, (str, Path)):
         config = RunConfig.load(config)
     cfg = (config or RunConfig()).with_values(path=str(data) if data else None, **settings)
-    if not cfg.data.path or not Path(cfg.data.path).exists():
-        raise DatasetError(f"data path not found: {cfg.data.path}", hint="pass data=PATH")
-    return _fit(cfg, Path(out) if out else default_run_dir(cfg))
+    if not cfg.data.path:
+        raise ConfigError(
+            "no data given", hint="pass --data PATH (a folder or annotation file; data= in the API)"
+        )
+    if not Path(cfg.data.path).exists():
+        raise DatasetError(
+            f"data path not found: {cfg.data.path}",
+            hint="check the path given to --data (data= in the API)",
+        )
+    out = Path(out) if out else default_run_dir(cfg)
+    refuse_existing(out)
+    return _run(cfg, out)
+
+
+def default_run_dir(cfg: RunConfig) -> Path:
+    """``runs/<backbone>-<strategy>-<YYYYmmdd-HHMMSS>``, readable and unique per second."""
+    name = cfg.model.backbone.replace(":", "_").replace("/", "_")
+    strategy = cfg.transfer.strategy.replace(":", "")
+    return Path("runs") / f"{name}-{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def evaluate(
@@ -84,14 +120,9 @@ def evaluate(
     batch_size: int = 32,
 ) -> dict[str, Any]:
     """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``)."""
-    from torch.utils.data import DataLoader
-
-    from transferkit.engine.evaluation import run_evaluation
-    from transferkit.runs.rundir import load_run
-
     handle = load_run(run_dir)
     cfg = handle.config.with_values(path=str(data) if data else None)
-    task = get_task(cfg.task)
+    task = get_task(cfg.task, cfg)
     splits = task.load_data(cfg, handle.data_config)
     missing = sorted(set(splits.class_names) - set(handle.class_names))
     if missing:
@@ -127,11 +158,7 @@ def predict(
     run_dir: str | Path, paths: list[str | Path], out: str | Path | None = None, **options: Any
 ) -> list[dict[str, Any]]:
     """Predictions of a run for image files or folders; ``out`` writes them (JSON / CSV / …)."""
-    from transferkit.runs.rundir import load_run
-
     if str(run_dir).endswith(".onnx"):
-        from transferkit.export.onnx_predict import predict_onnx
-
         return predict_onnx(Path(run_dir), paths, out=out, **options)
     handle = load_run(run_dir)
     task_name = handle.config.task
@@ -150,17 +177,40 @@ def plan(
     **settings: Any,
 ) -> FreezePlan:
     """The freeze plan of ``strategy`` on ``backbone`` for ``task``, without training."""
-    from transferkit.zoo import create_backbone
-
     cfg = RunConfig(task=task).with_values(
         backbone=backbone, strategy=strategy, epochs=epochs, **settings
     )
     t = cfg.transfer
     parsed = parse_strategy(strategy, unfreeze_every=t.unfreeze_every, lr_decay=t.lr_decay, bn=t.bn)
     model = get_task(task).build_model(
-        create_backbone(backbone, weights="none"), num_classes, cfg.model
+        zoo.create_backbone(backbone, weights="none"), num_classes, cfg.model
     )
     return build_plan(model, parsed, epochs)
+
+
+def demo(task: str = "classify", out: str | Path = "transferkit-demo", quiet: bool = False):
+    """Train ``task``'s built-in demo under ``out`` (pretrained vs random init); rows per run."""
+    return run_demo(_hook(task, "demo", "demo"), Path(out), quiet=quiet)
+
+
+def feature_cache(cache_dir: str | Path | None = None) -> FeatureCache:
+    """The feature cache (``entries()``, ``clear()``) in ``cache_dir`` or the default folder."""
+    return FeatureCache(cache_dir)
+
+
+def weights_dir() -> Path:
+    """The folder of the local weight store."""
+    return weight_store.store_dir()
+
+
+def add_weights(name: str, file: str | Path, licence: str, pretraining_data: str):
+    """Import a state dict file into the local weight store as ``name``; returns its entry."""
+    return weight_store.add(name, file, licence, pretraining_data)
+
+
+def list_weights() -> list:
+    """The entries of the local weight store."""
+    return weight_store.list_entries()
 
 
 def _hook(task_name: str, name: str, what: str):
@@ -168,3 +218,34 @@ def _hook(task_name: str, name: str, what: str):
     if hook is None:
         raise ConfigError(f"{what} is not available for task {task_name!r} in this version")
     return hook
+
+
+__all__ = [
+    "MAX_ROWS",
+    "RunResult",
+    "add_weights",
+    "check_dataset",
+    "coco_to_masks",
+    "compare",
+    "convert_dataset",
+    "create_model",
+    "default_run_dir",
+    "demo",
+    "evaluate",
+    "evaluate_predictions",
+    "export",
+    "feature_cache",
+    "fit",
+    "format_report",
+    "list_backbones",
+    "list_weights",
+    "load_dataset",
+    "masks_to_coco",
+    "parse_strategies",
+    "plan",
+    "predict",
+    "rank",
+    "sidecar_path",
+    "weights_dir",
+    "write_report",
+]

@@ -141,6 +141,30 @@ def test_existing_run_is_not_overwritten(capsys, data, tmp_path):
     assert (out_dir / "checkpoints" / "best.safetensors").read_bytes() == before
 
 
+def test_the_api_refuses_an_existing_run_as_the_cli_does(capsys, data, tmp_path):
+    from transferkit.api import fit
+    from transferkit.core.errors import RunDirError
+
+    out_dir = tmp_path / "run"
+    assert _run(capsys, "train", "--data", str(data), *SMALL, "--out", str(out_dir))[0] == 0
+    before = {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()}
+    settings = dict(backbone="timm:resnet18", weights="none", epochs=1, img_size=32, quiet=True)
+    with pytest.raises(RunDirError, match="already holds a run") as caught:
+        fit(data, out=out_dir, **settings)
+    assert "resume" in caught.value.hint
+    assert {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("task", ["detect", "segment", "instance"])
+def test_strategy_auto_is_refused_up_front_for_other_tasks(capsys, data, tmp_path, task):
+    out_dir = tmp_path / "run"
+    argv = ["train", "--task", task, "--data", str(data), *SMALL, "--strategy", "auto"]
+    code, _, err = _run(capsys, *argv, "--out", str(out_dir))
+    _assert_user_error(code, err, "strategy 'auto' is for classification", "--strategy head")
+    assert len(err.strip().splitlines()) == 2  # one line and its hint
+    assert not out_dir.exists()
+
+
 def test_non_image_files_are_ignored_and_counted(capsys, data, tmp_path):
     (data / "red" / "notes.txt").write_text("hello")
     (data / "green" / "Thumbs.db").write_bytes(b"\0\1")

@@ -24,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.transfer.features import FeatureCache
+    from transferkit.api import feature_cache
 
-    cache = FeatureCache(args.cache_dir)
+    cache = feature_cache(args.cache_dir)
     if args.action == "clear":
         entries, size = cache.clear()
         print(f"removed {entries} entries ({_mib(size)}) from {cache.root}")

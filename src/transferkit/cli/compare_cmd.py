@@ -46,7 +46,7 @@ SETTINGS = ("img_size", "batch_size", "lr", "val_fraction", "test_fraction", "nu
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.engine.compare import compare, parse_strategies
+    from transferkit.api import compare, parse_strategies
 
     parse_strategies(args.strategies)  # a typo fails here, before any run starts
     out = Path(args.out) if args.out else Path(f"compare-{time.strftime('%Y%m%d-%H%M%S')}")

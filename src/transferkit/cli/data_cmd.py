@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from transferkit.core.config import TASKS
+
 BOX_FORMATS = ("coco", "voc", "yolo")
 
 
@@ -53,7 +55,7 @@ def _register_convert(actions: argparse._SubParsersAction) -> None:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from transferkit.data.convert import convert_dataset
+    from transferkit.api import convert_dataset
 
     if "masks" in (args.src_format, args.dst_format):
         return _run_convert_masks(args)
@@ -77,7 +79,7 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 def _run_convert_masks(args: argparse.Namespace) -> int:
     """Class masks <-> COCO instances (polygons or RLE); see ``data.mask_convert``."""
-    from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
+    from transferkit.api import coco_to_masks, masks_to_coco
     from transferkit.core.errors import ConfigError
 
     if args.src_format == "masks" and args.dst_format == "coco":
@@ -108,9 +110,7 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
         "annotations. Exit status 1 when errors were found, 0 when the data is usable.",
     )
     p.add_argument("path", metavar="PATH", help="data folder or annotation file")
-    p.add_argument(
-        "--task", default="classify", choices=["classify", "detect", "segment", "instance"]
-    )
+    p.add_argument("--task", default="classify", choices=list(TASKS))
     p.add_argument("--format", default="auto", help="as for train: auto, folder, csv, coco …")
     p.add_argument("--val-fraction", dest="val_fraction", type=float, default=0.2)
     p.add_argument("--test-fraction", dest="test_fraction", type=float, default=0.0)
@@ -120,8 +120,8 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    from transferkit.api import check_dataset, format_report
     from transferkit.cli.common import print_json
-    from transferkit.data.check.dataset import check_dataset, format_report
 
     report = check_dataset(
         args.path,

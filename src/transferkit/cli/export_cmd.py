@@ -27,8 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.export import export
-    from transferkit.export.onnx_export import sidecar_path
+    from transferkit.api import export, sidecar_path
     from transferkit.core.fileio import read_json
 
     path = export(

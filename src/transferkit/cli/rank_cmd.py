@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.transfer.rank import rank
+    from transferkit.api import rank
 
     out = Path(args.out) if args.out else Path(f"rank-{time.strftime('%Y%m%d-%H%M%S')}")
     rows = rank(

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.report import write_report
+    from transferkit.api import write_report
 
     def warn(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
-from transferkit.core import env
-from transferkit.core.config import RunConfig
-from transferkit.runs.rundir import RunDir
-from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.core import console
+from transferkit.core.config import TASKS, RunConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Fine-tune a pretrained backbone. Flags override --config values.",
     )
     p.add_argument("--data", dest="path", help="data folder or annotation file")
-    p.add_argument("--task", choices=["classify", "detect", "segment", "instance"])
+    p.add_argument("--task", choices=list(TASKS))
     p.add_argument("--format", help="auto (default), folder, csv, coco, voc, yolo, masks")
     p.add_argument("--backbone", help="zoo name, e.g. efficientnet_lite0, timm:NAME, tv:NAME")
     p.add_argument("--weights", help="auto (pretrained, offline), none (random init), or a file")
@@ -41,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         help="gradual: epochs between unfreezing one more stage",
     )
+    _add_model_and_schedule(p)
+    p.set_defaults(func=run)
+
+
+def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
+    """The head, detector, split, early-stopping, device and input options of ``train``."""
     p.add_argument("--bn", choices=["frozen", "train"], help="BatchNorm mode in frozen stages")
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
     p.add_argument("--head-hidden", dest="head_hidden", type=int)
@@ -74,7 +76,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
-    p.set_defaults(func=run)
 
 
 SETTINGS = (
@@ -119,37 +120,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.engine.loop import fit
+    from transferkit.api import fit
 
     if args.resume:
-        run_dir = RunDir(args.resume)
-        run_dir.require_run()
-        cfg = RunConfig.load(run_dir.config)
-        result = fit(cfg, run_dir.path, resume=True)
+        result = fit(out=args.resume, resume=True)
     else:
-        cfg = config_from_args(args)
-        if not cfg.data.path:
-            raise ConfigError(
-                "no data given", hint="pass --data PATH (a folder or annotation file)"
-            )
-        if not Path(cfg.data.path).exists():
-            raise DatasetError(
-                f"data path not found: {cfg.data.path}", hint="check the path given to --data"
-            )
-        out = Path(args.out) if args.out else default_run_dir(cfg)
-        if RunDir(out).is_run():
-            raise ConfigError(
-                f"{out} already holds a run; it is left untouched",
-                hint=f"continue it with `transferkit train --resume {out}` or choose another --out",
-            )
-        result = fit(cfg, out)
-    if env.global_rank() == 0:  # under torchrun every process returns here
-        print(f"run directory: {result.run_dir}")
+        result = fit(config=config_from_args(args), out=args.out)
+    console.info(f"run directory: {result.run_dir}")  # rank 0 only: under torchrun all return here
     return 0
-
-
-def default_run_dir(cfg: RunConfig) -> Path:
-    """``runs/<backbone>-<strategy>-<YYYYmmdd-HHMMSS>``, readable and unique per second."""
-    name = cfg.model.backbone.replace(":", "_").replace("/", "_")
-    strategy = cfg.transfer.strategy.replace(":", "")
-    return Path("runs") / f"{name}-{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -26,23 +26,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from transferkit.api import add_weights, list_weights, weights_dir
     from transferkit.cli.common import print_table
-    from transferkit.zoo.weights import store
 
     if args.weights_action == "add":
-        entry = store.add(args.name, args.file, args.licence, args.pretraining_data)
+        entry = add_weights(args.name, args.file, args.licence, args.pretraining_data)
         head = "with" if entry.has_source_head else "without"
         print(
             f"stored {entry.name} ({entry.parameters:,} parameters, {head} the pretraining "
             f"classifier) in {entry.file}\nsha256 {entry.sha256}"
         )
         return 0
-    entries = store.list_entries()
+    entries = list_weights()
     if not entries:
-        print(f"no weights stored in {store.store_dir()}")
+        print(f"no weights stored in {weights_dir()}")
         return 0
     print_table(
-        f"weight store {store.store_dir()}",
+        f"weight store {weights_dir()}",
         ["name", "params", "classifier", "licence", "added", "sha256", "from"],
         [
             [

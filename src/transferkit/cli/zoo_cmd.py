@@ -22,8 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.zoo import list_backbones
-    from transferkit.zoo.listing import MAX_ROWS
+    from transferkit.api import MAX_ROWS, list_backbones
 
     rows = list_backbones(args.pattern)
     if not rows:

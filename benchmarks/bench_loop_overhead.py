@@ -25,7 +25,7 @@ from transferkit.core.config import RunConfig
 from transferkit.engine.loop import fit
 from transferkit.engine.optim import build_optimizer, warmup_cosine
 from transferkit.data.datasets import DataSplits
-from transferkit.tasks.classify.task import TASK
+from transferkit.tasks.classify import TASK
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 from transferkit.zoo import create_backbone

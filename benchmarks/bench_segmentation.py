@@ -21,12 +21,8 @@ from transferkit.core.config import RunConfig
 from transferkit.data.demo.nuclei import materialize_instances, materialize_semantic
 from transferkit.data.demo.scenes import write_scenes
 from transferkit.engine.loop import fit
-from transferkit.tasks.segment.demo import (
-    INSTANCE_SETTINGS,
-    SCENES,
-    SEGMENT_SETTINGS,
-    write_scene_masks,
-)
+from transferkit.tasks.instance.demo import INSTANCE_SETTINGS
+from transferkit.tasks.segment.demo import SCENES, SEGMENT_SETTINGS, write_scene_masks
 
 RUNS = (
     ("pretrained, head", "auto", "head"),

@@ -43,7 +43,7 @@ class TinyBackbone(Backbone):
 
 def tiny_classifier(num_classes: int = 3):
     from transferkit.core.config import ModelSettings
-    from transferkit.tasks.classify.task import TASK
+    from transferkit.tasks.classify import TASK
 
     torch.manual_seed(0)
     return TASK.build_model(TinyBackbone(), num_classes, ModelSettings(head="linear"))

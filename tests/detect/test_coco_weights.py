@@ -8,7 +8,7 @@ from torchvision.models.detection import fasterrcnn_resnet50_fpn
 
 from transferkit.core.config import ModelSettings
 from transferkit.core.errors import WeightsUnavailableError
-from transferkit.tasks.detect.task import TASK
+from transferkit.tasks.detect import TASK
 from transferkit.tasks.detect.weights import COCO_FILES
 from transferkit.zoo import create_backbone
 

@@ -14,8 +14,9 @@ from transferkit.data.datasets.detection import DetectionDataset
 from transferkit.data.records import DetectionRecord, ObjectAnn
 from transferkit.data.transforms.detection import eval_transform, train_transform
 from transferkit.tasks.common.coco_eval import evaluate_coco
+from transferkit.tasks.common.detections import to_original
 from transferkit.tasks.common.detectors import build_detector
-from transferkit.tasks.detect.task import TASK, to_original
+from transferkit.tasks.detect import TASK
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 

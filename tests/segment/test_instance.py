@@ -15,10 +15,11 @@ from pycocotools.cocoeval import COCOeval
 
 from tests.tiny import TinyBackbone
 from transferkit.core.config import ModelSettings, RunConfig
-from transferkit.data.masks import mask_to_polygons, mask_to_rle, rle_to_mask
 from transferkit.core.errors import DatasetError
-from transferkit.tasks.instance.task import TASK, InstanceMetrics
+from transferkit.data.masks import mask_to_polygons, mask_to_rle, rle_to_mask
+from transferkit.tasks.instance import TASK
 from transferkit.tasks.instance.predict import evaluate_predictions
+from transferkit.tasks.instance.task import InstanceMetrics
 
 
 def disc(h, w, cy, cx, r):

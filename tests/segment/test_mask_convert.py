@@ -105,7 +105,7 @@ def test_cli_converts_masks_to_coco_that_training_reads(tmp_path, capsys):
     )
     assert "train 2 images" in capsys.readouterr().out
     from transferkit.core.config import RunConfig
-    from transferkit.tasks.instance.task import TASK
+    from transferkit.tasks.instance import TASK
     from transferkit.zoo.backbone import DataConfig
 
     cfg = RunConfig(task="instance").with_values(path=str(dst), img_size=32)

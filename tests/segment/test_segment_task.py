@@ -12,15 +12,15 @@ from tests.segment.helpers import blob_mask, write_pair
 from tests.tiny import TinyBackbone
 from transferkit.core.config import ModelSettings
 from transferkit.core.errors import ConfigError, DatasetError
+from transferkit.tasks.segment import TASK
+from transferkit.tasks.segment.predict import evaluate_predictions
 from transferkit.tasks.segment.task import (
-    TASK,
     SemanticMetrics,
     build_segmenter,
     dice_loss,
     resolve_head,
     segmentation_loss,
 )
-from transferkit.tasks.segment.predict import evaluate_predictions
 
 
 def reference_metrics(preds: np.ndarray, target: np.ndarray, c: int, ignore: int) -> dict:

@@ -6,24 +6,23 @@ import argparse
 from pathlib import Path
 
 from transferkit.cli.common import fmt, print_table
+from transferkit.core.config import TASKS
 from transferkit.core.fileio import write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="fine-tune on built-in demo data: pretrained vs random init")
-    p.add_argument(
-        "--task", default="classify", choices=["classify", "detect", "segment", "instance"]
-    )
+    p.add_argument("--task", default="classify", choices=list(TASKS))
     p.add_argument("--out", default="transferkit-demo", help="folder for data and runs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.api import _hook
+    from transferkit.api import demo
 
     out = Path(args.out) / args.task
-    rows = _hook(args.task, "demo", "demo")(out, quiet=args.quiet)
+    rows = demo(args.task, out, quiet=args.quiet)
     write_json(out / "demo.json", rows)
     metric_keys = [
         k for k in rows[0] if k not in ("run", "weights", "strategy", "seconds", "run_dir", "split")

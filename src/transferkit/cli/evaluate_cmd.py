@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from transferkit.cli.common import fmt, print_json, print_table
+from transferkit.core.config import TASKS
 from transferkit.core.errors import ConfigError
 
 
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=["val", "test"], help="default: test when present, else val")
     p.add_argument(
         "--task",
-        choices=["classify", "detect", "segment", "instance"],
+        choices=list(TASKS),
         help="with --predictions: the task the predictions are for",
     )
     p.add_argument("--predictions", help="predictions file / folder made by any tool")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 
 from transferkit.cli.common import print_json
+from transferkit.core.config import TASKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="show what trains, when, and at what LR, without training")
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--strategy", default="gradual")
-    p.add_argument(
-        "--task", default="classify", choices=["classify", "detect", "segment", "instance"]
-    )
+    p.add_argument("--task", default="classify", choices=list(TASKS))
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--num-classes", dest="num_classes", type=int, default=10)
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")

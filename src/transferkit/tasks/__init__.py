@@ -1,32 +1,26 @@
-"""Task registry: a task name maps to the module object that satisfies ``tasks.base.Task``."""
+"""Task registry: each name of ``core.config.TASKS`` maps to the ``TASK`` object of its folder.
+
+A task is one folder, ``tasks/<name>/``, whose ``__init__.py`` defines ``TASK`` (an object that
+satisfies ``tasks.base.Task``), plus its name in ``core.config.TASKS``. Entries are imported on
+first use, so that classification never imports detection code.
+"""
 
 from __future__ import annotations
 
-import importlib
+from transferkit.core.config import TASKS as TASK_NAMES
+from transferkit.core.config import RunConfig
+from transferkit.core.registry import Registry
 
-from transferkit.core.errors import ConfigError, did_you_mean
-
-# name -> "module:attribute"; imported lazily so that classification never imports detection code.
-TASK_OBJECTS = {
-    "classify": "transferkit.tasks.classify.task:TASK",
-    "detect": "transferkit.tasks.detect.task:TASK",
-    "segment": "transferkit.tasks.segment.task:TASK",
-    "instance": "transferkit.tasks.instance.task:TASK",
-}
+TASKS: Registry = Registry("task")
+for _name in TASK_NAMES:
+    TASKS.register(_name, f"transferkit.tasks.{_name}:TASK")
 
 
-def get_task(name: str):
-    """Return the task object for ``name`` (classify, detect, segment, instance)."""
-    if name not in TASK_OBJECTS:
-        raise ConfigError(
-            f"unknown task {name!r}.{did_you_mean(name, TASK_OBJECTS)}",
-            hint=f"valid tasks: {', '.join(TASK_OBJECTS)}",
-        )
-    module_name, attr = TASK_OBJECTS[name].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name == module_name:
-            raise ConfigError(f"task {name!r} is not available in this version") from None
-        raise
-    return getattr(module, attr)
+def get_task(name: str, cfg: RunConfig | None = None):
+    """The task object for ``name`` (classify, detect, segment, instance).
+
+    Given a run's ``cfg``, the task object for that run (``for_run``: segmentation's ignore index
+    and Dice weight); the registered object itself is never changed.
+    """
+    task = TASKS.get(name)
+    return task.for_run(cfg) if cfg is not None else task

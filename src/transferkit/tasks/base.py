@@ -7,6 +7,9 @@ touches the loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -32,6 +35,9 @@ class Task(Protocol):
 
     name: str  # "classify", "detect", "segment", "instance"
     monitor: str  # metric key used for early stopping and the best checkpoint (higher is better)
+
+    def for_run(self, cfg: RunConfig) -> Task:
+        """The task object for a run of ``cfg`` (task objects are never changed in place)."""
 
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
@@ -68,5 +74,32 @@ class Task(Protocol):
 #       the task's part of report.html (examples beside ground truth), used by ``report``.
 #   onnx_spec(run: "RunHandle", dynamic_batch: bool) -> OnnxSpec
 #       what ``export`` traces, checks and describes (tasks.common.onnx).
-#   demo(out_dir: Path, quiet: bool) -> list[dict]
-#       the built-in demo of the task: pretrained vs random init, one row per run.
+#   demo: DemoSpec
+#       the built-in demo of the task (pretrained vs random init), run by ``engine.demo``.
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One training run of a demo: its label in the table, the weights and the strategy."""
+
+    label: str  # "pretrained, head"
+    weights: str  # auto: the backbone's pretrained weights; none: random init
+    strategy: str
+    data: str | None = None  # which data set of the spec (None: its only one, named "data")
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """A task's built-in demo as data; ``engine.demo.run_demo`` trains it and makes the table.
+
+    ``prepare(out_dir)`` writes (or reuses) the demo data under ``out_dir`` and returns the data
+    sets by name; ``about`` lines are printed before training, formatted with those paths.
+    """
+
+    task: str
+    model: str  # what trains, for the progress lines: "Faster R-CNN on efficientnet_lite0"
+    settings: Mapping[str, Any]  # config values shared by every run (``RunConfig.with_values``)
+    runs: tuple[DemoRun, ...]
+    metrics: tuple[str, ...]  # metric keys shown for each run
+    prepare: Callable[[Path], dict[str, Path]]
+    about: tuple[str, ...] = ()

@@ -12,6 +12,8 @@ from torch import nn
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
+from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.transforms.classify import eval_transform, train_transform
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -105,6 +107,10 @@ class ClassifyTask:
     name = "classify"
     monitor = "accuracy"
 
+    def for_run(self, cfg: RunConfig) -> ClassifyTask:
+        """This task: classification keeps no per-run values."""
+        return self
+
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
@@ -113,9 +119,6 @@ class ClassifyTask:
         return TransferModel(net, "backbone", {"head": "head"}, task=self.name)
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
-        from transferkit.data.datasets.classification import load_classification_data
-        from transferkit.data.transforms.classify import eval_transform, train_transform
-
         d = cfg.data
         return load_classification_data(
             d.path,
@@ -143,21 +146,3 @@ class ClassifyTask:
 
     def make_metrics(self, class_names: list[str]) -> ClassificationMetrics:
         return ClassificationMetrics(class_names)
-
-    def predict_paths(self, run, paths, options: dict) -> list[dict]:
-        from transferkit.tasks.classify.predict import predict_paths
-
-        return predict_paths(run, paths, options)
-
-    def write_predictions(self, predictions: list[dict], out) -> Any:
-        from transferkit.tasks.classify.predict import write_predictions
-
-        return write_predictions(predictions, out)
-
-    def demo(self, out_dir, quiet: bool = False) -> list[dict]:
-        from transferkit.tasks.classify.demo import run_demo
-
-        return run_demo(out_dir, quiet=quiet)
-
-
-TASK = ClassifyTask()

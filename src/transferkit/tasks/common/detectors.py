@@ -119,7 +119,7 @@ def build_detector(
     Labels are 1..``num_classes`` (0 is background), for all three detectors. ``coco_layout``
     builds torchvision's own layout (a 256-channel pyramid, Faster R-CNN on four levels with
     anchors 8x the stride, RetinaNet's head without GroupNorm) so that its COCO weights load
-    (``detect_weights``).
+    (``tasks.detect.weights``).
     """
     if detector not in DETECTORS:
         raise ConfigError(
@@ -136,47 +136,59 @@ def build_detector(
     body = PyramidBackbone(backbone, levels, extra, freeze_norm_stats, channels)
     mean, std = list(backbone.data_config.mean), list(backbone.data_config.std)
     common = {"min_size": 800, "max_size": 1333, "image_mean": mean, "image_std": std}
-    strides = body.strides
-    if detector == "faster_rcnn":
-        anchors = AnchorGenerator(
-            tuple(((8 if coco_layout else 4) * s,) for s in strides),
-            ((0.5, 1.0, 2.0),) * len(strides),
-        )
-        names = [str(k) for k in range(len(levels))]
-        net = FasterRCNN(
-            body,
-            num_classes=num_classes + 1,
-            rpn_anchor_generator=anchors,
-            box_roi_pool=MultiScaleRoIAlign(names, output_size=7, sampling_ratio=2),
-            **FASTER_RCNN_BUDGET,
-            **common,
-        )
-        parts = {"fpn": "backbone.fpn", "rpn": "rpn", "roi_heads": "roi_heads"}
-    elif detector == "retinanet":
-        scales = (1.0, 2 ** (1 / 3), 2 ** (2 / 3))
-        anchors = AnchorGenerator(  # sizes rounded down as in torchvision's RetinaNet
-            tuple(tuple(int(4 * s * k) for k in scales) for s in strides),
-            ((0.5, 1.0, 2.0),) * len(strides),
-        )
-        head = RetinaNetHead(
-            channels,
-            anchors.num_anchors_per_location()[0],
-            num_classes + 1,
-            norm_layer=None if coco_layout else partial(nn.GroupNorm, 32),
-        )
-        net = RetinaNet(body, num_classes + 1, anchor_generator=anchors, head=head, **common)
-        parts = {"fpn": "backbone.fpn", "head": "head"}
-    else:
-        anchors = AnchorGenerator(tuple((s,) for s in strides), ((1.0,),) * len(strides))
-        head = FCOSHead(channels, 1, num_classes + 1)
-        net = FCOS(
-            body, num_classes + 1, anchor_generator=anchors, head=head, score_thresh=0.05, **common
-        )
-        parts = {"fpn": "backbone.fpn", "head": "head"}
+    net, parts = _HEADS[detector](body, num_classes, coco_layout, common)
     # Padding to the coarsest backbone stride keeps the pyramid levels aligned with each other.
     divisor = max(32, backbone.feature_info[levels[-1]].stride)
     net.transform = KeepSizeTransform(800, 1333, mean, std, size_divisible=divisor)
     return TransferModel(net, "backbone.body", parts, task="detect")
+
+
+def _faster_rcnn(body: PyramidBackbone, num_classes: int, coco_layout: bool, common: dict):
+    strides = body.strides
+    anchors = AnchorGenerator(
+        tuple(((8 if coco_layout else 4) * s,) for s in strides),
+        ((0.5, 1.0, 2.0),) * len(strides),
+    )
+    names = [str(k) for k in range(len(body.levels))]
+    net = FasterRCNN(
+        body,
+        num_classes=num_classes + 1,
+        rpn_anchor_generator=anchors,
+        box_roi_pool=MultiScaleRoIAlign(names, output_size=7, sampling_ratio=2),
+        **FASTER_RCNN_BUDGET,
+        **common,
+    )
+    return net, {"fpn": "backbone.fpn", "rpn": "rpn", "roi_heads": "roi_heads"}
+
+
+def _retinanet(body: PyramidBackbone, num_classes: int, coco_layout: bool, common: dict):
+    strides = body.strides
+    scales = (1.0, 2 ** (1 / 3), 2 ** (2 / 3))
+    anchors = AnchorGenerator(  # sizes rounded down as in torchvision's RetinaNet
+        tuple(tuple(int(4 * s * k) for k in scales) for s in strides),
+        ((0.5, 1.0, 2.0),) * len(strides),
+    )
+    head = RetinaNetHead(
+        body.out_channels,
+        anchors.num_anchors_per_location()[0],
+        num_classes + 1,
+        norm_layer=None if coco_layout else partial(nn.GroupNorm, 32),
+    )
+    net = RetinaNet(body, num_classes + 1, anchor_generator=anchors, head=head, **common)
+    return net, {"fpn": "backbone.fpn", "head": "head"}
+
+
+def _fcos(body: PyramidBackbone, num_classes: int, coco_layout: bool, common: dict):
+    strides = body.strides
+    anchors = AnchorGenerator(tuple((s,) for s in strides), ((1.0,),) * len(strides))
+    head = FCOSHead(body.out_channels, 1, num_classes + 1)
+    net = FCOS(
+        body, num_classes + 1, anchor_generator=anchors, head=head, score_thresh=0.05, **common
+    )
+    return net, {"fpn": "backbone.fpn", "head": "head"}
+
+
+_HEADS = {"faster_rcnn": _faster_rcnn, "retinanet": _retinanet, "fcos": _fcos}
 
 
 @contextmanager

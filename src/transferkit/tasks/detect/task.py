@@ -7,7 +7,6 @@ before they are scored or written.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,6 +25,7 @@ from transferkit.tasks.common.detectors import (
     collate_detection,
     loss_mode,
 )
+from transferkit.tasks.detect.weights import load_coco_detector
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -105,6 +105,10 @@ class DetectTask:
     name = "detect"
     monitor = "map"
 
+    def for_run(self, cfg: RunConfig) -> DetectTask:
+        """This task: detection keeps no per-run values."""
+        return self
+
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
@@ -114,8 +118,6 @@ class DetectTask:
             backbone, num_classes, model.detector, freeze_norm_stats=pretrained, coco_layout=coco
         )
         if coco:
-            from transferkit.tasks.detect.weights import load_coco_detector
-
             load_coco_detector(net, model.detector, model.backbone)
         return net
 
@@ -176,31 +178,6 @@ class DetectTask:
         """A fresh COCO mAP accumulator."""
         return DetectionMetrics(class_names)
 
-    # Optional hooks (see tasks.base): implemented in detect_predict / detect_demo.
-    def predict_paths(self, run, paths: list[Path], options: dict) -> list[dict]:
-        """Detections for image files or folders (COCO-style records, one per image)."""
-        from transferkit.tasks.detect.predict import predict_paths
-
-        return predict_paths(run, paths, options)
-
-    def write_predictions(self, predictions: list[dict], out: Path) -> Path:
-        """A COCO results JSON for ``predictions``."""
-        from transferkit.tasks.detect.predict import write_predictions
-
-        return write_predictions(predictions, out)
-
-    def evaluate_predictions(self, data_path: Path, predictions: Path, options: dict) -> dict:
-        """COCO mAP of a results JSON made by any tool against the annotations at ``data_path``."""
-        from transferkit.tasks.detect.predict import evaluate_predictions
-
-        return evaluate_predictions(data_path, predictions, options)
-
-    def demo(self, out_dir: Path, quiet: bool = False) -> list[dict]:
-        """Train on the generated scenes: pretrained vs random-init backbone."""
-        from transferkit.tasks.detect.demo import run_demo
-
-        return run_demo(out_dir, quiet=quiet)
-
 
 def _fit_target(t: dict) -> dict[str, torch.Tensor]:
     """What the detector trains on: boxes and labels, without crowd regions."""
@@ -209,5 +186,3 @@ def _fit_target(t: dict) -> dict[str, torch.Tensor]:
         return {"boxes": t["boxes"][keep], "labels": t["labels"][keep]}
     return {"boxes": t["boxes"], "labels": t["labels"]}
 
-
-TASK = DetectTask()

@@ -25,6 +25,9 @@ import torch
 from transferkit.core import env
 from transferkit.core.errors import ConfigError, WeightsMismatchError, WeightsUnavailableError
 from transferkit.transfer.model import TransferModel
+from transferkit.zoo import resolve_backbone_name
+from transferkit.zoo.weights.spec import load_state_dict_file
+from transferkit.zoo.weights.store import store_dir
 
 # (detector, canonical backbone) -> torchvision's file name for the COCO weights.
 COCO_FILES = {
@@ -38,8 +41,6 @@ _PREDICTOR_PREFIXES = ("roi_heads.box_predictor.", "head.classification_head.cls
 
 def coco_file_name(detector: str, backbone: str) -> str:
     """torchvision's file name for ``detector`` on ``backbone``, or a ConfigError."""
-    from transferkit.zoo import resolve_backbone_name
-
     key = (detector, resolve_backbone_name(backbone))
     if key not in COCO_FILES:
         options = ", ".join(f"--detector {d} --backbone {b.split(':')[1]}" for d, b in COCO_FILES)
@@ -52,8 +53,6 @@ def coco_file_name(detector: str, backbone: str) -> str:
 
 def find_coco_weights(file_name: str) -> Path:
     """The first existing copy of ``file_name`` in the places the module doc lists."""
-    from transferkit.zoo.weights.store import store_dir
-
     places = [store_dir() / "detectors", env.torch_home() / "hub" / "checkpoints"]
     for folder in places:
         if (folder / file_name).is_file():
@@ -61,7 +60,7 @@ def find_coco_weights(file_name: str) -> Path:
     raise WeightsUnavailableError(
         f"COCO detector weights {file_name} not found in {' or '.join(map(str, places))}",
         hint=f"copy torchvision's {file_name} into {places[0]} (see `transferkit.tasks."
-        "detect_weights`), or train from ImageNet weights with --weights auto",
+        "detect.weights`), or train from ImageNet weights with --weights auto",
     )
 
 
@@ -70,8 +69,6 @@ def load_coco_detector(model: TransferModel, detector: str, backbone: str) -> di
 
     Returns counts of loaded and freshly initialised tensors.
     """
-    from transferkit.zoo.weights.spec import load_state_dict_file
-
     path = find_coco_weights(coco_file_name(detector, backbone))
     source = load_state_dict_file(path)
     target = model.net.state_dict()

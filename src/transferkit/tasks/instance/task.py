@@ -165,6 +165,10 @@ class InstanceTask:
     name = "instance"
     monitor = "mask_map"
 
+    def for_run(self, cfg: RunConfig) -> InstanceTask:
+        """This task: instance segmentation keeps no per-run values."""
+        return self
+
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
@@ -221,26 +225,3 @@ class InstanceTask:
 
     def make_metrics(self, class_names: list[str]) -> InstanceMetrics:
         return InstanceMetrics(class_names)
-
-    def predict_paths(self, run, paths, options: dict) -> list[dict]:
-        from transferkit.tasks.instance.predict import predict_paths
-
-        return predict_paths(run, paths, options)
-
-    def write_predictions(self, predictions: list[dict], out) -> Any:
-        from transferkit.tasks.instance.predict import write_predictions
-
-        return write_predictions(predictions, out)
-
-    def evaluate_predictions(self, data_path, predictions, options: dict) -> dict:
-        from transferkit.tasks.instance.predict import evaluate_predictions
-
-        return evaluate_predictions(data_path, predictions, options)
-
-    def demo(self, out_dir, quiet: bool = False) -> list[dict]:
-        from transferkit.tasks.segment.demo import run_instance_demo
-
-        return run_instance_demo(out_dir, quiet=quiet)
-
-
-TASK = InstanceTask()

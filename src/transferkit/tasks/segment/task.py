@@ -13,7 +13,8 @@ per-class F1 over the same classes), and ``per_class_iou`` / ``per_class_dice``.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,12 @@ import torch.nn.functional as F
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
+from transferkit.data.datasets.segmentation import (
+    collate_segmentation,
+    load_semantic_data,
+    segmentation_eval_transform,
+    segmentation_train_transform,
+)
 from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
 from transferkit.tasks.segment.metrics import SemanticMetrics
 from transferkit.transfer.model import TransferModel
@@ -68,36 +75,32 @@ def segmentation_loss(
     return loss
 
 
+@dataclass(frozen=True)
 class SegmentTask:
-    """The semantic segmentation task object (see ``tasks.base.Task``)."""
+    """The semantic segmentation task object (see ``tasks.base.Task``).
 
-    name = "segment"
-    monitor = "miou"
+    ``ignore_index`` and ``dice_weight`` are a run's values: :meth:`for_run` gives the task object
+    of a run configuration, and the registered one (defaults) is never changed.
+    """
 
-    def __init__(self, ignore_index: int = 255, dice_weight: float = 0.0):
-        self.ignore_index = ignore_index
-        self.dice_weight = dice_weight
+    ignore_index: int = 255
+    dice_weight: float = 0.0
+    name: ClassVar[str] = "segment"
+    monitor: ClassVar[str] = "miou"
+
+    def for_run(self, cfg: RunConfig) -> SegmentTask:
+        """This task with ``cfg``'s ignore index and Dice weight."""
+        _check_dice_weight(cfg.model)
+        return replace(self, ignore_index=cfg.data.ignore_index, dice_weight=cfg.model.dice_weight)
 
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
-        if not model.dice_weight >= 0:
-            raise ConfigError(
-                f"invalid dice_weight {model.dice_weight!r}: expected a number >= 0",
-                hint="--dice-weight 0 trains with cross-entropy only; 0.5 to 1 adds Dice",
-            )
-        self.dice_weight = float(model.dice_weight)
+        _check_dice_weight(model)
         return build_segmenter(backbone, num_classes, resolve_head(model))
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
-        from transferkit.data.datasets.segmentation import (
-            load_semantic_data,
-            segmentation_eval_transform,
-            segmentation_train_transform,
-        )
-
         d = cfg.data
-        self.ignore_index = d.ignore_index
         return load_semantic_data(
             d.path,
             format=d.format,
@@ -111,8 +114,6 @@ class SegmentTask:
         )
 
     def collate(self, samples: list[Any]) -> Any:
-        from transferkit.data.datasets.segmentation import collate_segmentation
-
         return collate_segmentation(samples, self.ignore_index)
 
     def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
@@ -130,33 +131,17 @@ class SegmentTask:
     def make_metrics(self, class_names: list[str]) -> SemanticMetrics:
         return SemanticMetrics(class_names, self.ignore_index)
 
-    def predict_paths(self, run, paths, options: dict) -> list[dict]:
-        from transferkit.tasks.segment.predict import predict_paths
 
-        return predict_paths(run, paths, options)
-
-    def write_predictions(self, predictions: list[dict], out) -> Any:
-        from transferkit.tasks.segment.predict import write_predictions
-
-        return write_predictions(predictions, out)
-
-    def evaluate_predictions(self, data_path, predictions, options: dict) -> dict:
-        from transferkit.tasks.segment.predict import evaluate_predictions
-
-        return evaluate_predictions(data_path, predictions, options)
-
-    def demo(self, out_dir, quiet: bool = False) -> list[dict]:
-        from transferkit.tasks.segment.demo import run_segment_demo
-
-        return run_segment_demo(out_dir, quiet=quiet)
-
-
-TASK = SegmentTask()
+def _check_dice_weight(model: ModelSettings) -> None:
+    if not model.dice_weight >= 0:
+        raise ConfigError(
+            f"invalid dice_weight {model.dice_weight!r}: expected a number >= 0",
+            hint="--dice-weight 0 trains with cross-entropy only; 0.5 to 1 adds Dice",
+        )
 
 
 __all__ = [
     "HEADS",
-    "TASK",
     "SegmentTask",
     "SemanticMetrics",
     "build_segmenter",

@@ -1,0 +1,55 @@
+"""The task registry, what each task declares, stateless task objects and the demo specs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tiny import TinyBackbone
+from transferkit.core.config import TASKS as TASK_NAMES
+from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.core.errors import ConfigError
+from transferkit.tasks import TASKS, get_task
+from transferkit.tasks.base import DemoSpec
+
+
+def test_the_registry_lists_the_config_task_names_and_suggests_the_closest():
+    assert TASKS.names() == list(TASK_NAMES)
+    with pytest.raises(ConfigError, match="Did you mean 'detect'"):
+        get_task("detec")
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_every_task_declares_its_hooks_and_demo(name):
+    task = get_task(name)
+    assert task.name == name
+    assert isinstance(task.demo, DemoSpec) and task.demo.task == name
+    assert all(callable(getattr(task, hook)) for hook in ("predict_paths", "write_predictions"))
+
+
+def test_segment_task_object_is_not_changed_by_a_run():
+    registered = get_task("segment")
+    cfg = RunConfig(task="segment").with_values(ignore_index=7, dice_weight=0.5)
+    run_task = get_task("segment", cfg)
+    assert (run_task.ignore_index, run_task.dice_weight) == (7, 0.5)
+    assert (registered.ignore_index, registered.dice_weight) == (255, 0.0)
+    registered.build_model(TinyBackbone(), 3, ModelSettings(dice_weight=0.5))
+    assert registered.dice_weight == 0.0 and get_task("segment") is registered
+    assert run_task.predict_paths is registered.predict_paths  # the hooks come along
+
+
+def test_a_negative_dice_weight_is_refused_for_the_run():
+    cfg = RunConfig(task="segment").with_values(dice_weight=-1.0)
+    with pytest.raises(ConfigError, match="dice_weight"):
+        get_task("segment", cfg)
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_demo_runs_name_their_data_sets(name):
+    spec = get_task(name).demo
+    for run in spec.runs:
+        RunConfig(task=name).with_values(
+            weights=run.weights, strategy=run.strategy, **spec.settings
+        )
+    keys = {run.data or "data" for run in spec.runs}
+    for line in spec.about:  # every placeholder names a data set the spec prepares
+        line.format(**{k: "PATH" for k in keys})

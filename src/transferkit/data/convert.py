@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
-from transferkit.data.formats import FORMATS, formats_for
+from transferkit.core.errors import DatasetError
+from transferkit.data.formats import get_format
 from transferkit.data.records import read_source
 
 
@@ -29,12 +29,7 @@ def convert_dataset(
     images and objects per split (as read), annotations skipped or clipped while reading, and
     crowd / difficult regions left out (YOLO cannot mark a region "ignore").
     """
-    writable = formats_for("write_boxes")
-    if dst_format not in writable:
-        raise ConfigError(
-            f"unknown target format {dst_format!r}.{did_you_mean(dst_format, writable)}",
-            hint=f"valid formats: {', '.join(writable)}",
-        )
+    write = get_format(dst_format, "write_boxes", "target", auto=False).write_boxes
     dst = Path(dst)
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise DatasetError(
@@ -42,7 +37,6 @@ def convert_dataset(
         )
     source = read_source(src, src_format, on_bad=on_bad, strict=strict)
     splits = {name: records for name, records in source.splits.items() if records}
-    write = FORMATS.get(dst_format).write_boxes
     write(dst, splits, source.class_names, source.category_ids)
     ignored = sum(o.iscrowd or o.difficult for rs in splits.values() for r in rs for o in r.objects)
     return {

@@ -46,13 +46,14 @@ def formats_for(ability: str) -> list[str]:
     return [name for name, f in FORMATS.items() if getattr(f, ability) is not None]
 
 
-def get_format(name: str, ability: str, what: str) -> Format:
-    """The format ``name``, refused with the valid names when it cannot do ``ability``."""
+def get_format(name: str, ability: str, what: str, auto: bool = True) -> Format:
+    """The format ``name``, refused with the valid names (``auto`` first when it is one of them)
+    when it cannot do ``ability``."""
     valid = formats_for(ability)
     if name not in valid:
         raise ConfigError(
             f"unknown {what} format {name!r}.{did_you_mean(name, valid)}",
-            hint=f"valid formats: auto, {', '.join(valid)}",
+            hint=f"valid formats: {', '.join((['auto'] if auto else []) + valid)}",
         )
     return FORMATS.get(name)
 

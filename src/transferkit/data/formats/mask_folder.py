@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.core.errors import DatasetError
-from transferkit.data.formats import FORMATS, MASKS, Format, find_format, get_format, require_path
+from transferkit.data.formats import MASKS, Format, find_format, get_format, require_path
 from transferkit.data.formats.classes_file import ClassTable, find_classes_file, read_classes_file
 from transferkit.data.images import is_image_file
 
@@ -82,7 +82,7 @@ def list_semantic(path: str | Path, format: str = "auto", on_bad: str = "fail") 
         reader = get_format(format, MASKS, "segmentation data").list_masks
     require_path(path)
     if format == "auto":
-        reader = FORMATS.get(detect_format(path)).list_masks
+        reader = get_format(detect_format(path), MASKS, "segmentation data").list_masks
     return reader(path, on_bad)
 
 

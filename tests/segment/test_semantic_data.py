@@ -14,6 +14,8 @@ from transferkit.data.masks import mask_to_rle
 from transferkit.data.datasets.segmentation import (
     collate_segmentation,
     load_semantic_data,
+)
+from transferkit.data.transforms.segment import (
     segmentation_eval_transform,
     segmentation_train_transform,
 )

@@ -36,13 +36,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--val-fraction", dest="val_fraction", type=float)
     p.add_argument("--test-fraction", dest="test_fraction", type=float)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="training seed of every run")
+    p.add_argument(
+        "--split-seed",
+        dest="split_seed",
+        type=int,
+        help="seed of the train/val/test carve, as train's --split-seed (default 0)",
+    )
     p.add_argument("--num-workers", dest="num_workers", type=int)
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     p.set_defaults(func=run)
 
 
-SETTINGS = ("img_size", "batch_size", "lr", "val_fraction", "test_fraction", "num_workers", "quiet")
+SETTINGS = (
+    "img_size",
+    "batch_size",
+    "lr",
+    "val_fraction",
+    "test_fraction",
+    "split_seed",
+    "num_workers",
+    "quiet",
+)
 
 
 def run(args: argparse.Namespace) -> int:

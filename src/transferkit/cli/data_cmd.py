@@ -114,7 +114,13 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="auto", help="as for train: auto, folder, csv, coco …")
     p.add_argument("--val-fraction", dest="val_fraction", type=float, default=0.2)
     p.add_argument("--test-fraction", dest="test_fraction", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0, help="split seed, as train's --seed")
+    p.add_argument(
+        "--split-seed",
+        dest="split_seed",
+        type=int,
+        default=0,
+        help="seed of the train/val/test carve, as train's --split-seed",
+    )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=_run_check)
 
@@ -129,7 +135,7 @@ def _run_check(args: argparse.Namespace) -> int:
         format=args.format,
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,
-        seed=args.seed,
+        seed=args.split_seed,
     )
     if args.json:
         print_json(report.to_dict())

@@ -57,7 +57,18 @@ def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", dest="val_fraction", type=float)
     p.add_argument("--test-fraction", dest="test_fraction", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
-    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="training seed: random init, new layers, shuffling, augmentation (default 0); "
+        "the split has its own, --split-seed",
+    )
+    p.add_argument(
+        "--split-seed",
+        dest="split_seed",
+        type=int,
+        help="seed of the train/val/test carve, as data check's --split-seed (default 0)",
+    )
     p.add_argument("--devices", type=int, help="devices per node; more than 1 runs DDP")
     p.add_argument("--num-nodes", dest="num_nodes", type=int, help="machines (torchrun / SLURM)")
     p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
@@ -102,6 +113,7 @@ SETTINGS = (
     "test_fraction",
     "patience",
     "seed",
+    "split_seed",
     "devices",
     "num_nodes",
     "accelerator",

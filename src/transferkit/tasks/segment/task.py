@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
-from transferkit.data.datasets.segmentation import collate_segmentation, load_semantic_data
-from transferkit.data.transforms.segment import (
+from transferkit.data.datasets.segmentation import (
+    collate_segmentation,
+    load_semantic_data,
     segmentation_eval_transform,
     segmentation_train_transform,
 )

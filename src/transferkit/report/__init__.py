@@ -31,28 +31,35 @@ def write_report(
     out: str | Path | None = None,
     splits=None,
     warn: Callable[[str], None] | None = None,
+    handle=None,
 ) -> Path:
     """Write the report of ``run_dir`` to ``out`` (default ``RUNDIR/report.html``).
 
     ``splits`` (the loaded data) saves reading the data set again when the caller has it, as at
     the end of training. Parts that cannot be drawn become a note in the page and a call of
-    ``warn`` with the reason; the rest of the report is still written.
+    ``warn`` with the reason; the rest of the report is still written. ``handle`` (a
+    ``runs.rundir.RunHandle`` with the model in memory, as at the end of training) saves
+    rebuilding the model from the run's checkpoint.
     """
     run = RunDir(run_dir)
     run.require_run()
-    page = build_report(run, splits, warn or (lambda message: None))
+    page = build_report(run, splits, warn or (lambda message: None), handle)
     target = Path(out) if out else run.path / REPORT_FILE
     return atomic_write_text(target, page)
 
 
-def write_report_safely(run_dir: str | Path, splits=None, warn: Callable[[str], None] = print):
+def write_report_safely(
+    run_dir: str | Path, splits=None, warn: Callable[[str], None] = print, handle=None
+):
     """:func:`write_report` for the end of training: a failure is a warning, never an error.
 
     The trained run matters more than its report; ``transferkit report RUNDIR`` can draw it
     again later. Returns the report's path, or ``None`` when it could not be written.
     """
     try:
-        return write_report(run_dir, splits=splits, warn=lambda m: warn(f"warning: report: {m}"))
+        return write_report(
+            run_dir, splits=splits, warn=lambda m: warn(f"warning: report: {m}"), handle=handle
+        )
     except Exception as e:  # any failure of plotting or reading must not lose the run
         warn(
             f"warning: {REPORT_FILE} could not be written for {run_dir}: "
@@ -61,7 +68,7 @@ def write_report_safely(run_dir: str | Path, splits=None, warn: Callable[[str], 
         return None
 
 
-def build_report(run, splits, warn: Callable[[str], None]) -> str:
+def build_report(run, splits, warn: Callable[[str], None], handle=None) -> str:
     """The report page of a ``RunDir`` as HTML text."""
     cfg = RunConfig.load(run.config)
     task = get_task(cfg.task)
@@ -81,20 +88,22 @@ def build_report(run, splits, warn: Callable[[str], None]) -> str:
         _guard("Learning curves", warn, common.learning_curves, history, task.monitor),
         _guard("Final metrics", warn, common.final_metrics, metrics, class_names),
     ]
-    parts += task_sections(run, cfg, task, splits, warn)
+    parts += task_sections(run, cfg, task, splits, warn, handle)
     title = f"transferkit run report: {run.path.name}"
     subtitle = f"{cfg.task} - {cfg.model.backbone} - strategy {cfg.transfer.strategy}"
     return render_page(title, subtitle, parts)
 
 
-def task_sections(run, cfg, task, splits, warn: Callable[[str], None]) -> list[Section]:
+def task_sections(
+    run, cfg, task, splits, warn: Callable[[str], None], handle=None
+) -> list[Section]:
     """The task's example sections (its ``report_sections`` hook), each failure a note."""
     hook = getattr(task, "report_sections", None)
     title = "Examples"
     if hook is None:
         return [Section(title, note(f"no example section for task {cfg.task!r} in this version"))]
     try:
-        handle = load_run(run.path)
+        handle = handle or load_run(run.path)
     except Exception as e:
         warn(f"the model could not be loaded ({e}); example images are left out")
         return [Section(title, note(f"the model could not be loaded: {e}"))]

@@ -93,6 +93,7 @@ def test_report_command_without_the_data_still_writes_the_run_files(trained_run,
 def test_a_failing_report_does_not_fail_training(tmp_path, monkeypatch, capsys):
     import transferkit.engine.loop as loop
     import transferkit.report as report
+    import transferkit.zoo as zoo
     from tests.engine.conftest import make_image_folder
     from tests.tiny import TinyBackbone
     from transferkit.core.config import RunConfig
@@ -101,7 +102,7 @@ def test_a_failing_report_does_not_fail_training(tmp_path, monkeypatch, capsys):
         raise MemoryError("plots need more memory than there is")
 
     monkeypatch.setattr(report, "build_report", broken)
-    monkeypatch.setattr(loop, "create_backbone", lambda name, weights="auto", **kw: TinyBackbone())
+    monkeypatch.setattr(zoo, "create_backbone", lambda name, weights="auto", **kw: TinyBackbone())
     data = make_image_folder(tmp_path / "data", per_class=5)
     cfg = RunConfig().with_values(
         path=str(data),

@@ -19,11 +19,23 @@ def test_the_registry_lists_the_config_task_names_and_suggests_the_closest():
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
-def test_every_task_declares_its_hooks_and_demo(name):
+def test_every_task_declares_its_demo_and_coco_weights(name):
     task = get_task(name)
     assert task.name == name
+    assert isinstance(task.coco_weights, bool)
     assert isinstance(task.demo, DemoSpec) and task.demo.task == name
     assert all(callable(getattr(task, hook)) for hook in ("predict_paths", "write_predictions"))
+
+
+@pytest.mark.parametrize("name", ["classify", "segment", "instance"])
+def test_weights_coco_is_refused_where_the_task_has_none(name):
+    assert not get_task(name).coco_weights
+    with pytest.raises(ConfigError, match=f"no COCO-trained weights for task '{name}'"):
+        get_task(name).build_model(TinyBackbone(), 3, ModelSettings(weights="coco"))
+
+
+def test_detection_has_coco_weights():
+    assert get_task("detect").coco_weights
 
 
 def test_segment_task_object_is_not_changed_by_a_run():

@@ -35,6 +35,7 @@ class Task(Protocol):
 
     name: str  # "classify", "detect", "segment", "instance"
     monitor: str  # metric key used for early stopping and the best checkpoint (higher is better)
+    coco_weights: bool  # whether ``--weights coco`` (a COCO-trained model) exists for the task
 
     def for_run(self, cfg: RunConfig) -> Task:
         """The task object for a run of ``cfg`` (task objects are never changed in place)."""

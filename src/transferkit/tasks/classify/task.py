@@ -14,6 +14,7 @@ from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.transforms.classify import eval_transform, train_transform
+from transferkit.tasks.common.heads import check_weights
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -106,6 +107,7 @@ class ClassifyTask:
 
     name = "classify"
     monitor = "accuracy"
+    coco_weights = False
 
     def for_run(self, cfg: RunConfig) -> ClassifyTask:
         """This task: classification keeps no per-run values."""
@@ -114,6 +116,7 @@ class ClassifyTask:
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
+        check_weights(self.name, self.coco_weights, model)
         head = make_head(backbone.num_features, num_classes, model)
         net = ClassifierNet(backbone, head)
         return TransferModel(net, "backbone", {"head": "head"}, task=self.name)

@@ -104,6 +104,7 @@ class DetectTask:
 
     name = "detect"
     monitor = "map"
+    coco_weights = True
 
     def for_run(self, cfg: RunConfig) -> DetectTask:
         """This task: detection keeps no per-run values."""

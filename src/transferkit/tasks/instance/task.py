@@ -41,6 +41,7 @@ from transferkit.tasks.common.detectors import (
     collate_detection,
     loss_mode,
 )
+from transferkit.tasks.common.heads import check_weights
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -164,6 +165,7 @@ class InstanceTask:
 
     name = "instance"
     monitor = "mask_map"
+    coco_weights = False
 
     def for_run(self, cfg: RunConfig) -> InstanceTask:
         """This task: instance segmentation keeps no per-run values."""
@@ -173,6 +175,7 @@ class InstanceTask:
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
         """Mask R-CNN with an FPN on ``backbone``; BatchNorm statistics fixed when pretrained."""
+        check_weights(self.name, self.coco_weights, model)
         return build_mask_rcnn(backbone, num_classes, freeze_norm_stats=model.weights != "none")
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:

@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
-from transferkit.data.datasets.segmentation import (
-    collate_segmentation,
-    load_semantic_data,
+from transferkit.data.datasets.segmentation import collate_segmentation, load_semantic_data
+from transferkit.data.transforms.segment import (
     segmentation_eval_transform,
     segmentation_train_transform,
 )
+from transferkit.tasks.common.heads import check_weights
 from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
 from transferkit.tasks.segment.metrics import SemanticMetrics
 from transferkit.transfer.model import TransferModel
@@ -87,6 +87,7 @@ class SegmentTask:
     dice_weight: float = 0.0
     name: ClassVar[str] = "segment"
     monitor: ClassVar[str] = "miou"
+    coco_weights: ClassVar[bool] = False
 
     def for_run(self, cfg: RunConfig) -> SegmentTask:
         """This task with ``cfg``'s ignore index and Dice weight."""
@@ -96,6 +97,7 @@ class SegmentTask:
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
+        check_weights(self.name, self.coco_weights, model)
         _check_dice_weight(model)
         return build_segmenter(backbone, num_classes, resolve_head(model))
 

@@ -1,6 +1,6 @@
-"""Detection data: one record type for every format, box checks, splits and the dataset.
+"""Detection data: one record type for every format, box checks, reading and splitting a source.
 
-Every reader (COCO, Pascal VOC, YOLO) turns its files into :class:`DetectionRecord` objects: the
+Every box reader (a format of :mod:`transferkit.data.formats`: COCO, Pascal VOC, YOLO …) turns its files into :class:`DetectionRecord` objects: the
 image path and size, and one :class:`ObjectAnn` per object with its box in absolute pixel XYXY
 coordinates (pixel-edge convention: a box covering the first pixel column is ``[0, 1)``), a
 contiguous label (1-based; 0 is the background of torchvision detectors), and what the format adds
@@ -9,6 +9,9 @@ contiguous label (1-based; 0 is the background of torchvision detectors), and wh
 Bad annotations go through :class:`Issues`: with ``on_bad="fail"`` the first one raises a
 :class:`DatasetError` naming the file and item; with ``"skip"`` the item is dropped and counted.
 Boxes that leave the image are clipped and counted, or an error under ``strict``.
+:func:`read_source` finds the reader through the FORMATS registry (``format="auto"``: the first
+format that recognises the path); :func:`assign_splits` completes the source's splits with the
+one carve of :mod:`transferkit.data.splits`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Settings that do not fit the task are refused up front: exit 2, one line, a hint, no run.
 
 ``--weights coco`` on a task without COCO-trained models used to train from random init while
-printing "weights: coco".
+printing "weights: coco"; ``--head linear`` on ``--task segment`` used to become FPN silently.
 """
 
 from __future__ import annotations
@@ -52,3 +52,17 @@ def test_weights_coco_is_refused_for_segmentation(capsys, masks, tmp_path):
     argv = ["train", "--task", "segment", "--data", str(masks), *SMALL, "--weights", "coco"]
     err = _user_error(capsys, *argv, "--out", str(tmp_path / "run"))
     assert "no COCO-trained weights for task 'segment'" in err
+
+
+def test_a_classification_head_is_refused_for_segmentation(capsys, masks, tmp_path):
+    argv = ["train", "--task", "segment", "--data", str(masks), *SMALL, "--weights", "none"]
+    err = _user_error(capsys, *argv, "--head", "linear", "--out", str(tmp_path / "run"))
+    assert "unknown segmentation head 'linear'" in err
+    assert "fpn, unet, deeplabv3" in err and "default fpn" in err
+
+
+def test_a_segmentation_head_is_refused_for_classification(capsys, images, tmp_path):
+    argv = ["train", "--data", str(images), *SMALL, "--weights", "none", "--head", "unet"]
+    err = _user_error(capsys, *argv, "--out", str(tmp_path / "run"))
+    assert "unknown classification head 'unet'" in err
+    assert "linear, mlp" in err and "default linear" in err

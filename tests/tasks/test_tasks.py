@@ -19,12 +19,33 @@ def test_the_registry_lists_the_config_task_names_and_suggests_the_closest():
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
-def test_every_task_declares_its_demo_and_coco_weights(name):
+def test_every_task_declares_its_heads_default_head_and_demo(name):
     task = get_task(name)
     assert task.name == name
+    assert task.default_head in task.heads or task.heads == ()
     assert isinstance(task.coco_weights, bool)
     assert isinstance(task.demo, DemoSpec) and task.demo.task == name
     assert all(callable(getattr(task, hook)) for hook in ("predict_paths", "write_predictions"))
+
+
+def test_default_heads_are_explicit_per_task():
+    assert ModelSettings().head is None  # "the task's default"
+    assert (get_task("classify").default_head, get_task("segment").default_head) == ("linear", "fpn")
+    assert get_task("detect").heads == get_task("instance").heads == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "message"),
+    [
+        ("segment", "linear", "unknown segmentation head 'linear'"),
+        ("classify", "fpn", "unknown classification head 'fpn'"),
+        ("detect", "fpn", "unknown detection head 'fpn'"),
+        ("instance", "linear", "unknown instance segmentation head 'linear'"),
+    ],
+)
+def test_a_head_of_another_task_is_refused(name, head, message):
+    with pytest.raises(ConfigError, match=message):
+        get_task(name).build_model(TinyBackbone(), 3, ModelSettings(head=head, weights="none"))
 
 
 @pytest.mark.parametrize("name", ["classify", "segment", "instance"])

@@ -44,7 +44,7 @@ class ModelSettings:
 
     backbone: str = "efficientnet_lite0"
     weights: str = "auto"  # auto | none | path to a weights file | coco (detection)
-    head: str = "linear"  # classify: linear | mlp; segment: fpn | unet | deeplabv3
+    head: str | None = None  # None: the task's default; classify: linear | mlp; segment: fpn…
     head_hidden: int = 512
     head_dropout: float = 0.2
     detector: str = "faster_rcnn"  # faster_rcnn | retinanet | fcos | mask_rcnn

@@ -35,6 +35,8 @@ class Task(Protocol):
 
     name: str  # "classify", "detect", "segment", "instance"
     monitor: str  # metric key used for early stopping and the best checkpoint (higher is better)
+    heads: tuple[str, ...]  # the values ``--head`` may take for this task ("" when it has none)
+    default_head: str  # the head used when the config leaves ``model.head`` unset (None)
     coco_weights: bool  # whether ``--weights coco`` (a COCO-trained model) exists for the task
 
     def for_run(self, cfg: RunConfig) -> Task:

@@ -10,15 +10,15 @@ import torchmetrics.functional as MF
 from torch import nn
 
 from transferkit.core.config import ModelSettings, RunConfig
-from transferkit.core.errors import ConfigError
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.transforms.classify import eval_transform, train_transform
-from transferkit.tasks.common.heads import check_weights
+from transferkit.tasks.common.heads import check_weights, choose_head
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
 HEADS = ("linear", "mlp")
+DEFAULT_HEAD = "linear"
 
 
 class ClassifierNet(nn.Module):
@@ -34,18 +34,14 @@ class ClassifierNet(nn.Module):
 
 
 def make_head(in_features: int, num_classes: int, model: ModelSettings) -> nn.Module:
-    """A linear head, or an MLP (hidden size and dropout from ``model``)."""
-    if model.head == "linear":
+    """A linear head (the default), or an MLP (hidden size and dropout from ``model``)."""
+    if choose_head("classification", HEADS, DEFAULT_HEAD, model.head) == "linear":
         return nn.Sequential(nn.Dropout(model.head_dropout), nn.Linear(in_features, num_classes))
-    if model.head == "mlp":
-        return nn.Sequential(
-            nn.Linear(in_features, model.head_hidden),
-            nn.GELU(),
-            nn.Dropout(model.head_dropout),
-            nn.Linear(model.head_hidden, num_classes),
-        )
-    raise ConfigError(
-        f"unknown classification head {model.head!r}", hint="use --head linear or mlp"
+    return nn.Sequential(
+        nn.Linear(in_features, model.head_hidden),
+        nn.GELU(),
+        nn.Dropout(model.head_dropout),
+        nn.Linear(model.head_hidden, num_classes),
     )
 
 
@@ -107,6 +103,8 @@ class ClassifyTask:
 
     name = "classify"
     monitor = "accuracy"
+    heads = HEADS
+    default_head = DEFAULT_HEAD
     coco_weights = False
 
     def for_run(self, cfg: RunConfig) -> ClassifyTask:

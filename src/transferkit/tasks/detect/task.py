@@ -25,6 +25,7 @@ from transferkit.tasks.common.detectors import (
     collate_detection,
     loss_mode,
 )
+from transferkit.tasks.common.heads import choose_head
 from transferkit.tasks.detect.weights import load_coco_detector
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
@@ -104,6 +105,8 @@ class DetectTask:
 
     name = "detect"
     monitor = "map"
+    heads: tuple[str, ...] = ()  # the detector (--detector) is the new head; no --head
+    default_head = ""
     coco_weights = True
 
     def for_run(self, cfg: RunConfig) -> DetectTask:
@@ -114,6 +117,7 @@ class DetectTask:
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
         """A torchvision detector (``model.detector``) with an FPN on ``backbone``."""
+        choose_head("detection", self.heads, self.default_head, model.head)
         pretrained, coco = model.weights != "none", model.weights == "coco"
         net = build_detector(
             backbone, num_classes, model.detector, freeze_norm_stats=pretrained, coco_layout=coco

@@ -41,7 +41,7 @@ from transferkit.tasks.common.detectors import (
     collate_detection,
     loss_mode,
 )
-from transferkit.tasks.common.heads import check_weights
+from transferkit.tasks.common.heads import check_weights, choose_head
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
@@ -165,6 +165,8 @@ class InstanceTask:
 
     name = "instance"
     monitor = "mask_map"
+    heads: tuple[str, ...] = ()  # Mask R-CNN is the new head; no --head
+    default_head = ""
     coco_weights = False
 
     def for_run(self, cfg: RunConfig) -> InstanceTask:
@@ -175,6 +177,7 @@ class InstanceTask:
         self, backbone: Backbone, num_classes: int, model: ModelSettings
     ) -> TransferModel:
         """Mask R-CNN with an FPN on ``backbone``; BatchNorm statistics fixed when pretrained."""
+        choose_head("instance segmentation", self.heads, self.default_head, model.head)
         check_weights(self.name, self.coco_weights, model)
         return build_mask_rcnn(backbone, num_classes, freeze_norm_stats=model.weights != "none")
 

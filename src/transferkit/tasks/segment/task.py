@@ -27,21 +27,18 @@ from transferkit.data.transforms.segment import (
     segmentation_eval_transform,
     segmentation_train_transform,
 )
-from transferkit.tasks.common.heads import check_weights
+from transferkit.tasks.common.heads import check_weights, choose_head
 from transferkit.tasks.segment.decoders import HEADS, SegmentationNet, build_decoder
 from transferkit.tasks.segment.metrics import SemanticMetrics
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
 
 DEFAULT_HEAD = "fpn"
-# ``linear`` is the run config's default head (it is the classification default); a segment run
-# given no --head gets the FPN decoder.
-_CLASSIFY_DEFAULT_HEAD = ModelSettings().head
 
 
 def resolve_head(model: ModelSettings) -> str:
-    """The decoder name for ``model.head`` (``fpn`` when the config keeps its default)."""
-    return DEFAULT_HEAD if model.head == _CLASSIFY_DEFAULT_HEAD else model.head
+    """The decoder name for ``model.head`` (``fpn`` when the config leaves it unset)."""
+    return choose_head("segmentation", HEADS, DEFAULT_HEAD, model.head)
 
 
 def build_segmenter(
@@ -87,6 +84,8 @@ class SegmentTask:
     dice_weight: float = 0.0
     name: ClassVar[str] = "segment"
     monitor: ClassVar[str] = "miou"
+    heads: ClassVar[tuple[str, ...]] = HEADS
+    default_head: ClassVar[str] = DEFAULT_HEAD
     coco_weights: ClassVar[bool] = False
 
     def for_run(self, cfg: RunConfig) -> SegmentTask:

@@ -17,14 +17,11 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
 from transferkit.core.errors import ConfigError, DatasetError
-from transferkit.data.datasets.segmentation import (
-    check_pairs,
-    read_class_mask,
-    segmentation_eval_transform,
-)
+from transferkit.data.datasets.segmentation import check_pairs, read_class_mask
 from transferkit.data.formats.mask_folder import list_semantic
 from transferkit.data.images import is_image_file, load_image_rgb
 from transferkit.data.masks import read_mask_image, voc_colormap, write_index_png
+from transferkit.data.transforms.segment import segmentation_eval_transform
 from transferkit.render.draw import overlay_classes, save_png
 from transferkit.tasks.common.images import collect_images
 from transferkit.tasks.common.predict import ModelInfo, Runner, torch_runner

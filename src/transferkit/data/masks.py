@@ -23,6 +23,7 @@ from PIL import Image
 
 from transferkit.core.errors import DatasetError
 from transferkit.core.fileio import atomic_write
+from transferkit.data.boxes import xyxy_to_xywh_list
 
 
 def polygons_to_mask(
@@ -167,8 +168,7 @@ def mask_to_box(mask: np.ndarray) -> list[float] | None:
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         return None
-    x0, y0 = int(xs.min()), int(ys.min())
-    return [float(x0), float(y0), float(xs.max() + 1 - x0), float(ys.max() + 1 - y0)]
+    return xyxy_to_xywh_list([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
 
 
 def instances_to_class_mask(

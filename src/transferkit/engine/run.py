@@ -28,10 +28,13 @@ def run(
     *,
     cache_dir: str | Path | None = None,
 ) -> RunResult:
-    """Train ``cfg`` into ``out`` (or continue it with ``resume``); returns the run's result."""
+    """Train ``cfg`` into ``out`` (or continue it with ``resume``); returns the run's result.
+
+    A probe has no epochs to resume: ``resume`` on a probe run fits it again.
+    """
     out = Path(out)
     strategy = cfg.transfer.strategy
-    if resume or strategy not in ("auto", "probe"):
+    if strategy not in ("auto", "probe"):  # a resumed run's config holds what auto chose
         distributed = cfg.train.devices > 1 or cfg.train.num_nodes > 1
         # DDP processes prepare their own backbone and data: preparing here would be wasted.
         return loop.fit(cfg, out, resume, None if distributed else prepare(cfg))

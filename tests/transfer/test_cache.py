@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 from tests.tiny import TinyBackbone
+from transferkit.core.errors import ConfigError
 from transferkit.data.images import load_image_rgb
 from transferkit.data.transforms.classify import eval_transform
-from transferkit.core.errors import ConfigError
 from transferkit.transfer.features import FeatureCache, default_cache_dir
 
 

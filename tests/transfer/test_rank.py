@@ -12,9 +12,9 @@ from PIL import Image
 import transferkit.zoo
 from tests.tiny import TinyBackbone
 from transferkit.cli.main import main
+from transferkit.core.errors import BackboneNotFoundError, WeightsUnavailableError
 from transferkit.data.images import load_image_rgb
 from transferkit.data.transforms.classify import eval_transform
-from transferkit.core.errors import BackboneNotFoundError, WeightsUnavailableError
 from transferkit.transfer import scores
 from transferkit.transfer.rank import load_labelled, rank
 

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from tests.tiny import tiny_classifier
 from transferkit.core.config import TrainSettings
-from transferkit.engine.optim import build_optimizer
 from transferkit.core.errors import ConfigError
+from transferkit.engine.optim import build_optimizer
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 

@@ -136,7 +136,8 @@ def build_sidecar(
         "source": {
             "run_dir": str(run.run_dir.path.absolute()),
             "backbone": cfg.model.backbone,
-            "head": cfg.model.head,
+            # the head the model was built with (None in the config means the task's default)
+            "head": cfg.model.head or get_task(cfg.task).default_head or None,
             "detector": None,  # kept in every sidecar; a detector's spec fills it in
             **spec.source,
             "checkpoint_epoch": run.checkpoint.get("epoch"),

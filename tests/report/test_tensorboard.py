@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from transferkit.runs.rundir import RunDir
 from transferkit.engine.tensorboard_log import EpochLog, scalar_tags
+from transferkit.runs.rundir import RunDir
 
 
 def _scalars(logdir) -> dict[str, list[tuple[int, float]]]:

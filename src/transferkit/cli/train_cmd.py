@@ -58,6 +58,12 @@ def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-fraction", dest="test_fraction", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
     p.add_argument(
+        "--class-weights",
+        dest="class_weights",
+        help="classify: auto weighs the training loss by inverse class frequency of the train "
+        "split; none (default)",
+    )
+    p.add_argument(
         "--seed",
         type=int,
         help="training seed: random init, new layers, shuffling, augmentation (default 0); "
@@ -112,6 +118,7 @@ SETTINGS = (
     "val_fraction",
     "test_fraction",
     "patience",
+    "class_weights",
     "seed",
     "split_seed",
     "devices",

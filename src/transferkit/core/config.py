@@ -21,6 +21,7 @@ from transferkit.core.fileio import atomic_write_text
 TASKS = ("classify", "detect", "segment", "instance")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+CLASS_WEIGHTS = ("auto", "none")  # auto: inverse class frequency of the train split
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class TrainSettings:
     warmup_epochs: float = 1.0
     grad_clip: float | None = 1.0
     patience: int | None = 5  # early stopping: epochs without improvement of the monitored metric
+    class_weights: str = "none"  # classify: auto weighs the training loss by 1 / class frequency
     seed: int = 0
     devices: int = 1  # per node
     num_nodes: int = 1
@@ -206,6 +208,7 @@ def validate(cfg: RunConfig) -> None:
     _choice("accelerator", cfg.train.accelerator, ACCELERATORS)
     _choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
     _choice("bn", cfg.transfer.bn, ("frozen", "train"))
+    _check_class_weights(cfg)
     for name, value, low in (
         ("epochs", cfg.train.epochs, 1),
         ("batch_size", cfg.train.batch_size, 1),
@@ -225,3 +228,20 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(f"invalid {name} {value!r}: expected 0 <= value < 1")
     if cfg.data.img_size is not None and cfg.data.img_size < 16:
         raise ConfigError(f"invalid img_size {cfg.data.img_size!r}: expected at least 16 pixels")
+
+
+def _check_class_weights(cfg: RunConfig) -> None:
+    """``class_weights`` is auto or none; auto weighs the classification loss only.
+
+    A probe (``--strategy probe``, or ``auto`` choosing it) fits no training loss: it is fitted
+    unweighted and says so (``engine.probe_run``), since ``auto`` decides after this check.
+    """
+    _choice("class_weights", cfg.train.class_weights, CLASS_WEIGHTS)
+    if cfg.train.class_weights == "none":
+        return
+    if cfg.task != "classify":
+        raise ConfigError(
+            f"class_weights {cfg.train.class_weights!r} is implemented for classification only, "
+            f"not task {cfg.task!r}",
+            hint="drop --class-weights (or pass --class-weights none) for this task",
+        )

@@ -6,7 +6,7 @@ run that follows (the probe or the loop), so a run builds its backbone and reads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lightning.fabric import Fabric
@@ -15,6 +15,7 @@ from transferkit import zoo
 from transferkit.core import console
 from transferkit.core.config import RunConfig
 from transferkit.tasks import get_task
+from transferkit.transfer.class_weights import named_class_weights
 
 
 @dataclass
@@ -40,4 +41,25 @@ def prepare(cfg: RunConfig) -> Prepared:
     weights = "none" if cfg.model.weights == "coco" else cfg.model.weights
     backbone = zoo.create_backbone(cfg.model.backbone, weights=weights)
     splits = task.load_data(cfg, backbone.data_config)
+    task, splits = with_class_weights(cfg, task, splits)
     return Prepared(task, backbone, splits)
+
+
+def with_class_weights(cfg: RunConfig, task, splits):
+    """``--class-weights auto``: the task weighing its training loss by the train split's class
+    frequencies, and the splits with the weights in their summary (the run's ``data.json``).
+
+    ``none`` returns both unchanged. The config check has already refused tasks other than
+    classification.
+    """
+    if cfg.train.class_weights == "none":
+        return task, splits
+    labels = [label for _, label in splits.train.samples]
+    weights = named_class_weights(labels, splits.class_names, cfg.train.class_weights)
+    low, high = min(weights.values()), max(weights.values())
+    console.info(
+        f"class weights {cfg.train.class_weights} (inverse class frequency of train): "
+        f"{low:.3g} to {high:.3g} over {len(weights)} classes; validation loss unweighted"
+    )
+    summary = {**splits.summary, "class_weights": weights}
+    return task.with_class_weights(weights.values()), replace(splits, summary=summary)

@@ -46,6 +46,8 @@ def fit_probe(
     check_probe_config(cfg)
     task, backbone, splits = prepared.task, prepared.backbone, prepared.splits
     names = splits.class_names
+    if cfg.train.class_weights != "none":
+        console.warn("class weights: the probe is fitted unweighted (they weigh fine-tuning only)")
     model = task.build_model(backbone, len(names), cfg.model)
     layer = linear_head(model)
     out = outcome or probe_splits(backbone, splits, cfg, cache or FeatureCache())

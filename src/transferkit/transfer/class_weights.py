@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from transferkit.core.config import CLASS_WEIGHTS as CLASS_WEIGHT_MODES
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
-
-CLASS_WEIGHT_MODES = ("auto", "none")
 
 
 def check_class_weight_mode(mode: str) -> str:
@@ -65,6 +64,18 @@ def class_weights(
     n = torch.tensor(values, dtype=torch.float64)
     weights = n.sum() / (len(values) * n)
     return weights.to(torch.float32)
+
+
+def named_class_weights(
+    labels: torch.Tensor | Sequence[int], class_names: Sequence[str], mode: str = "auto"
+) -> dict[str, float] | None:
+    """Class name -> loss weight from the training ``labels`` (``None`` for mode ``none``).
+
+    The run's form of :func:`class_weights`: the names appear in errors and in the run record.
+    """
+    counts = dict(zip(class_names, class_counts(labels, len(class_names))))
+    weights = class_weights(counts, mode)
+    return None if weights is None else dict(zip(counts, weights.tolist()))
 
 
 def sample_weights(labels: torch.Tensor | Sequence[int], num_classes: int) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -98,18 +99,29 @@ def classification_metrics(
     return out
 
 
+@dataclass(frozen=True)
 class ClassifyTask:
-    """The classification task object (see ``tasks.base.Task``)."""
+    """The classification task object (see ``tasks.base.Task``).
 
-    name = "classify"
-    monitor = "accuracy"
-    heads = HEADS
-    default_head = DEFAULT_HEAD
-    coco_weights = False
+    ``class_weights`` (one per class, in class order) is a run's value: ``--class-weights auto``
+    has ``engine.prepare`` compute them from the train split and take the task object of
+    :meth:`with_class_weights`; the registered object (unweighted) is never changed.
+    """
+
+    class_weights: tuple[float, ...] | None = None
+    name: ClassVar[str] = "classify"
+    monitor: ClassVar[str] = "accuracy"
+    heads: ClassVar[tuple[str, ...]] = HEADS
+    default_head: ClassVar[str] = DEFAULT_HEAD
+    coco_weights: ClassVar[bool] = False
 
     def for_run(self, cfg: RunConfig) -> ClassifyTask:
-        """This task: classification keeps no per-run values."""
+        """This task: the config alone holds no per-run value (class weights need the data)."""
         return self
+
+    def with_class_weights(self, weights) -> ClassifyTask:
+        """This task with the training loss weighted per class by ``weights`` (class order)."""
+        return replace(self, class_weights=tuple(float(w) for w in weights))
 
     def build_model(
         self, backbone: Backbone, num_classes: int, model: ModelSettings
@@ -136,10 +148,21 @@ class ClassifyTask:
         return torch.utils.data.default_collate(samples)
 
     def training_loss(self, model: TransferModel, batch: Any) -> torch.Tensor:
+        """Cross-entropy of the batch, weighted per class when the run has class weights.
+
+        With weights it is PyTorch's weighted mean, ``sum_i w[y_i] * CE_i / sum_i w[y_i]``.
+        """
         images, target = batch
-        return F.cross_entropy(model(images), target)
+        logits = model(images)
+        if self.class_weights is None:
+            return F.cross_entropy(logits, target)
+        weight = torch.tensor(self.class_weights, dtype=torch.float32, device=logits.device)
+        return F.cross_entropy(logits.float(), target, weight=weight)
 
     def evaluation_step(self, model: TransferModel, batch: Any, metrics) -> torch.Tensor:
+        """Validation loss, always unweighted: comparable across runs with and without class
+        weights and with the probe's; class weights change how the model trains, not the yardstick.
+        """
         images, target = batch
         logits = model(images)
         metrics.update(logits, batch)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from transferkit.core.errors import ConfigError
-from transferkit.transfer.curve import learning_curve, stratified_subsets
+from transferkit.transfer.curve import learning_curve, parse_fractions, stratified_subsets
 from transferkit.transfer.linear import select_l2, threads_for
 
 GRID = (1e-2, 1e-4)  # two L2 values keep the test fast
@@ -91,3 +91,18 @@ def test_bad_arguments_are_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match) as err:
         learning_curve(tx, ty, vx, vy, 4, grid=GRID, **kwargs)
     assert err.value.hint
+
+
+def test_parse_fractions_reads_the_command_line_form_and_numbers():
+    assert parse_fractions("0.1,0.25,0.5,1") == (0.1, 0.25, 0.5, 1.0)
+    assert parse_fractions(" 0.5 , 1 ") == (0.5, 1.0)
+    assert parse_fractions([0.5, 1]) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "1.5", "", "0.5", "0,1", "0.5,1.5", "1,0.5", "0.5,0.5,1", "x,1"]
+)
+def test_parse_fractions_refuses_what_is_not_a_curve(text):
+    with pytest.raises(ConfigError, match="invalid fractions") as info:
+        parse_fractions(text)
+    assert "--fractions 0.1,0.25,0.5,1" in info.value.hint

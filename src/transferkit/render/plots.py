@@ -156,3 +156,28 @@ def class_bars(values: dict[str, dict[str, float | None]], keys: list[str], titl
     if k > 1:  # below the axes, so it never hides a bar
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=k)
     return to_png(fig)
+
+
+def label_curve(images: list[int], accuracies: list[float], title: str) -> bytes:
+    """Validation accuracy against the number of labelled training images (a learning curve).
+
+    The x axis is logarithmic (base 2), so each doubling of the labels is the same step: the
+    slope of the last step is what "would more labels help?" reads.
+    """
+    fig = figure()
+    ax = fig.add_subplot()
+    ax.plot(images, accuracies, marker="o")
+    top = min(1.0, max(accuracies) + 0.08)
+    ax.set_ylim(max(0.0, min(accuracies) - 0.1), top)
+    for x, y in zip(images, accuracies):
+        below = y > top - 0.04  # no room above: the value goes under its point
+        offset = (0, -14) if below else (0, 6)
+        ax.annotate(f"{y:.3f}", (x, y), textcoords="offset points", xytext=offset, ha="center")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(images, labels=[str(n) for n in images])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled training images")
+    ax.set_ylabel("val accuracy (linear probe)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return to_png(fig)

@@ -11,6 +11,7 @@ stand-in for a trained model (features come from the cache), so the curve costs 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -128,6 +129,27 @@ def _answer(points: tuple[CurvePoint, ...], threshold: float) -> LearningCurve:
     else:
         answer = f"more labels would likely not help much: {span}; the probe has levelled off"
     return LearningCurve(points, slope, helps, answer)
+
+
+def parse_fractions(text: str | Sequence[float]) -> tuple[float, ...]:
+    """``"0.1,0.25,0.5,1"`` (or numbers) into checked fractions of the labels for the curve.
+
+    At least two increasing values in (0, 1]; anything else is a ConfigError naming the value.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    try:
+        values = tuple(float(v) for v in items if not isinstance(v, str) or v.strip())
+    except (TypeError, ValueError):
+        values = ()
+    ok = len(values) >= 2 and all(0.0 < v <= 1.0 for v in values)
+    if not ok or list(values) != sorted(set(values)):
+        shown = text if isinstance(text, str) else ",".join(map(str, items))
+        raise ConfigError(
+            f"invalid fractions {shown!r}: expected at least two increasing shares of the "
+            "labels, each above 0 and at most 1",
+            hint="e.g. --fractions 0.1,0.25,0.5,1 (fractions=(0.1, 0.25, 0.5, 1.0) in the API)",
+        )
+    return values
 
 
 def _check_fractions(fractions: tuple[float, ...]) -> None:

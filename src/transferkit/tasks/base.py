@@ -79,6 +79,9 @@ class Task(Protocol):
 #       what ``export`` traces, checks and describes (tasks.common.onnx).
 #   demo: DemoSpec
 #       the built-in demo of the task (pretrained vs random init), run by ``engine.demo``.
+#   with_class_weights(weights: Sequence[float]) -> Task
+#       the task object whose training loss weighs each class (``--class-weights auto``, built by
+#       ``engine.prepare`` from the train split); classification only, the config refuses others.
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", help="zoo name, e.g. efficientnet_lite0, timm:NAME, tv:NAME")
     p.add_argument("--weights", help="auto (pretrained, offline), none (random init), or a file")
     p.add_argument("--strategy", help="head | partial:N | gradual | full | probe | auto")
+    p.add_argument(
+        "--budget",
+        type=_budget,
+        help="auto: training the trials may spend, in epochs (12) or minutes (5m); "
+        "default 3 x --epochs",
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--img-size", dest="img_size", type=int, help="input size in pixels")
     p.add_argument("--batch-size", dest="batch_size", type=int)
@@ -102,6 +108,7 @@ SETTINGS = (
     "backbone",
     "weights",
     "strategy",
+    "budget",
     "epochs",
     "img_size",
     "batch_size",
@@ -147,3 +154,12 @@ def run(args: argparse.Namespace) -> int:
         result = fit(config=config_from_args(args), out=args.out)
     console.info(f"run directory: {result.run_dir}")  # rank 0 only: under torchrun all return here
     return 0
+
+
+def _budget(text: str) -> int | str:
+    """``--budget``: a whole number as epochs, anything else as written (the config checks it,
+    so that a bad value gets the same one-line error from the CLI, the API and YAML)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
 
@@ -60,6 +61,7 @@ class TransferSettings:
     unfreeze_every: int = 1  # gradual: epochs between unfreezing one more stage
     lr_decay: float = 0.5  # LR multiplier between neighbouring stages, deepest to stem
     bn: str = "frozen"  # frozen: a frozen stage's norm layers stay in eval mode; train: they update
+    budget: int | str | None = None  # auto: trial epochs (12) or minutes ("5m"); None: 3 x epochs
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def validate(cfg: RunConfig) -> None:
     _choice("accelerator", cfg.train.accelerator, ACCELERATORS)
     _choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
     _choice("bn", cfg.transfer.bn, ("frozen", "train"))
+    check_budget(cfg.transfer.budget)
     _check_class_weights(cfg)
     for name, value, low in (
         ("epochs", cfg.train.epochs, 1),

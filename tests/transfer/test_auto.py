@@ -1,138 +1,127 @@
-"""--strategy auto: the decision table, and the choice recorded in a real run."""
+"""--strategy auto, the decision part: what a budget buys, who wins against the probe, the table.
+
+The trials themselves (tiny backbone, real training) are in ``tests/engine/test_auto_search.py``.
+"""
 
 from __future__ import annotations
 
-import json
+import math
 
-import numpy as np
 import pytest
-import torch
-from PIL import Image
 
-import transferkit.zoo
-from tests.tiny import TinyBackbone
+from transferkit.core.budget import parse_budget
 from transferkit.core.config import RunConfig
-from transferkit.engine.run import run
-from transferkit.transfer.auto import decide
+from transferkit.core.errors import ConfigError
+from transferkit.transfer.auto import (
+    ETA,
+    Candidate,
+    check_auto_config,
+    decide,
+    plan,
+    render_table,
+    table,
+)
+from transferkit.transfer.halving import rung_schedule, successive_halving
+
+SIX = ["head@0.001", "head@0.0003", "gradual@0.001", "gradual@0.0003", "full@0.001", "full@0.0003"]
+
+
+def test_the_default_budget_tries_six_candidates_and_ends_on_the_runs_epochs():
+    budget = parse_budget(None, epochs=10)
+    assert (budget.unit, budget.epochs) == ("epochs", 30)  # 3 x the run's epochs
+    candidates, halving = plan(1e-3, budget.epochs, epochs=10)
+    assert [c.label for c in candidates] == SIX  # cheapest first: ties go to the cheaper
+    assert halving == 30
+    # the last rung trains the winner exactly as the final run would: it can be reused
+    assert rung_schedule(6, halving, ETA) == [(6, 1), (3, 2), (2, 4), (1, 10)]
 
 
 @pytest.mark.parametrize(
-    ("per_class", "classes", "acc", "expected"),
+    ("budget", "labels"),
     [
-        (5, 10, 0.99, "probe"),  # too few images whatever the features
-        (200, 10, 0.95, "probe"),  # quality (0.95 - 0.1) / 0.9 = 0.944 >= 0.9
-        (200, 2, 0.94, "gradual"),  # quality (0.94 - 0.5) / 0.5 = 0.88 < 0.9
-        (20, 10, 0.5, "head"),  # features fair, few images: keep the backbone frozen
-        (20, 10, None, "head"),  # no validation split: only the counts speak
-        (100, 10, 0.2, "gradual"),  # poor features but not enough data to move everything
-        (1000, 10, 0.7, "gradual"),  # quality 0.667 >= 0.5
-        (1000, 10, 0.4, "full"),  # quality 0.333: far domain, plenty of data
+        (1, ["gradual@0.001"]),
+        (3, ["gradual@0.001"]),
+        (4, ["gradual@0.001", "full@0.001"]),
+        (11, ["head@0.001", "gradual@0.001", "full@0.001"]),
+        (12, ["head@0.001", "gradual@0.001", "full@0.001", "full@0.0003"]),
+        (27, ["head@0.001", "gradual@0.001", "full@0.001", "full@0.0003"]),
+        (28, SIX),
     ],
 )
-def test_decision_table(per_class, classes, acc, expected):
-    strategy, reason = decide(per_class, classes, acc)
-    assert strategy == expected
-    assert f"{per_class:g}" in reason or "quality" in reason
+def test_a_small_budget_keeps_the_most_wanted_candidates(budget, labels):
+    candidates, halving = plan(1e-3, budget, epochs=100)
+    assert [c.label for c in candidates] == labels
+    assert halving <= budget
+    rung_schedule(len(candidates), halving, ETA)  # a schedule that fits: no error
 
 
-class BlindBackbone(TinyBackbone):
-    """Features that ignore the image: the probe stays at chance."""
-
-    def forward_pooled(self, x):
-        return super().forward_pooled(torch.zeros_like(x))
-
-
-@pytest.fixture
-def zoo(monkeypatch):
-    chosen = {}
-
-    def create_backbone(name, weights="auto", **kwargs):
-        torch.manual_seed(0)
-        return BlindBackbone() if name == "blind" else TinyBackbone()
-
-    monkeypatch.setattr(transferkit.zoo, "create_backbone", create_backbone, raising=False)
-    return chosen
+def test_no_trial_trains_longer_than_the_run_when_the_budget_allows():
+    candidates, halving = plan(1e-3, 100, epochs=10)
+    assert len(candidates) == 6 and halving == 30
+    assert rung_schedule(6, halving, ETA)[-1][1] == 10
+    _, halving = plan(1e-3, 10**7, epochs=10)  # minutes on a fast machine: same answer, fast
+    assert halving == 30
 
 
-@pytest.fixture
-def colours(tmp_path):
-    rng = np.random.default_rng(0)
-    for name, rgb in {"red": (200, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 200)}.items():
-        (tmp_path / "data" / name).mkdir(parents=True)
-        for i in range(16):
-            img = np.clip(np.array(rgb) + rng.normal(0, 40, (32, 32, 3)), 0, 255)
-            Image.fromarray(img.astype(np.uint8)).save(tmp_path / "data" / name / f"{i}.png")
-    return tmp_path / "data"
+def test_the_learning_rates_follow_the_runs_lr():
+    candidates, _ = plan(0.01, 28, epochs=10)
+    assert {c.lr for c in candidates} == {0.01, 0.003}
 
 
-def _cfg(data, backbone):
-    return RunConfig().with_values(
-        path=str(data),
-        backbone=backbone,
-        strategy="auto",
-        val_fraction=0.25,
-        epochs=1,
-        batch_size=16,
-        quiet=True,
-    )
+def _halve(scores: dict[str, float], budget: int, epochs: int = 10):
+    """Successive halving over ``plan`` with made-up scores that grow with the epochs."""
+    calls = []
+
+    def evaluate(c: Candidate, n: int) -> float:
+        calls.append((c.label, n))
+        return scores[c.label] * (1 - 0.5 / (n + 1))
+
+    candidates, halving = plan(1e-3, budget, epochs)
+    result = successive_halving(candidates, evaluate, halving, ETA, label=lambda c: c.label)
+    return candidates, result, calls
 
 
-def test_auto_picks_the_probe_for_separable_features_and_runs_it(colours, tmp_path, zoo):
-    result = run(_cfg(colours, "tiny"), tmp_path / "run")
-    record = json.loads((result.run_dir / "auto.json").read_text())
-    assert record["strategy"] == "probe" and record["images_per_class"] == 12
-    assert record["probe_accuracy"] == pytest.approx(result.metrics["val"]["accuracy"])
-    assert RunConfig.load(result.run_dir / "config.yaml").transfer.strategy == "probe"
-    assert "probe" in result.metrics  # the probe's own run record, not a fine-tuning history
+def test_the_table_lists_every_candidate_and_the_winner_is_the_best():
+    scores = dict(zip(SIX, [0.60, 0.55, 0.80, 0.70, 0.90, 0.85]))
+    candidates, result, calls = _halve(scores, budget=30)
+    rows = table(0.5, result, {("full@0.001", 10): 1.23456})
+    assert rows[0]["candidate"] == "probe" and rows[0]["epochs"] == 0
+    first_rung = [r for r in rows if r["rung"] == 0]
+    assert sorted(r["candidate"] for r in first_rung) == sorted(SIX)
+    assert all(isinstance(r["score"], float) for r in rows)
+    assert sum(n for _, n in calls) == result.spent <= 30  # the budget holds
+    last = [r for r in rows if r["rung"] == max(x["rung"] or 0 for x in rows)]
+    assert [r["candidate"] for r in last] == ["full@0.001"]
+    assert last[0]["seconds"] == 1.235
+    winner, reason = decide(0.5, result)
+    assert winner.label == "full@0.001" and "the probe scored 0.5000" in reason
+    lines = render_table(rows, "accuracy")
+    assert len(lines) == len(rows) + 1 and "val accuracy" in lines[0]
 
 
-def test_auto_keeps_the_backbone_frozen_when_features_fail_on_little_data(colours, tmp_path, zoo):
-    result = run(_cfg(colours, "blind"), tmp_path / "run")
-    record = json.loads((result.run_dir / "auto.json").read_text())
-    assert record["probe_accuracy"] == pytest.approx(1 / 3)  # constant features: one class wins
-    assert record["strategy"] == "head" and "12 images per class" in record["reason"]
-    assert RunConfig.load(result.run_dir / "config.yaml").transfer.strategy == "head"
-    assert len(result.history) == 1
-    assert result.history[0]["trainable_parameters"] == 32 * 3 + 3  # the head only
+def test_fine_tuning_must_beat_the_probe_strictly():
+    scores = dict.fromkeys(SIX, 0.8)
+    _, result, _ = _halve(scores, budget=28)
+    assert decide(result.score, result)[0] is None  # a tie goes to the probe, the cheaper
+    winner, reason = decide(result.score - 0.01, result)
+    assert winner is not None
+    winner, reason = decide(0.99, result)
+    assert winner is None and "not beaten" in reason and "0.9900" in reason
 
 
-@pytest.mark.parametrize(("backbone", "chosen"), [("tiny", "probe"), ("blind", "head")])
-def test_an_auto_run_builds_the_backbone_and_reads_the_data_once(
-    colours, tmp_path, zoo, monkeypatch, backbone, chosen
-):
-    from transferkit.tasks import get_task
-
-    calls = {"create_backbone": 0, "load_data": 0}
-    create, task = transferkit.zoo.create_backbone, get_task("classify")
-    load = task.load_data
-
-    def counted_create(*args, **kwargs):
-        calls["create_backbone"] += 1
-        return create(*args, **kwargs)
-
-    def counted_load(*args, **kwargs):
-        calls["load_data"] += 1
-        return load(*args, **kwargs)
-
-    monkeypatch.setattr(transferkit.zoo, "create_backbone", counted_create)
-    monkeypatch.setattr(task, "load_data", counted_load)
-    result = run(_cfg(colours, backbone), tmp_path / "run")
-    assert RunConfig.load(result.run_dir / "config.yaml").transfer.strategy == chosen
-    assert calls == {"create_backbone": 1, "load_data": 1}
+def test_a_diverged_fine_tuning_never_wins():
+    scores = dict.fromkeys(SIX, math.nan)
+    _, result, _ = _halve(scores, budget=28)
+    winner, reason = decide(0.1, result)
+    assert winner is None and "not finite" in reason
 
 
-@pytest.mark.parametrize("task", ["detect", "segment", "instance"])
-def test_auto_is_refused_up_front_for_tasks_other_than_classification(
-    colours, tmp_path, zoo, monkeypatch, task
-):
-    import transferkit.engine.run as engine_run
-    from transferkit.core.errors import ConfigError
-
-    def no_work(cfg):
-        raise AssertionError("the backbone was built / the data read before the refusal")
-
-    monkeypatch.setattr(engine_run, "prepare", no_work)
-    with pytest.raises(ConfigError, match="'auto' is for classification") as caught:
-        run(_cfg(colours, "tiny").with_values(task=task), tmp_path / "run")
-    assert "--strategy head" in caught.value.hint
-    assert not (tmp_path / "run").exists()
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [({"task": "detect"}, "'auto' is for classification"), ({"head": "mlp"}, "--head mlp")],
+)
+def test_auto_refuses_what_it_cannot_measure(settings, needle):
+    cfg = RunConfig().with_values(strategy="auto", **settings)
+    with pytest.raises(ConfigError, match=needle) as caught:
+        check_auto_config(cfg)
+    assert caught.value.hint

@@ -8,14 +8,12 @@ Options that cannot work for the task are refused here, before any of that work.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from transferkit.core import console
 from transferkit.core.config import RunConfig
-from transferkit.engine import loop
+from transferkit.engine import auto_search, loop
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.probe_run import fit_probe
-from transferkit.runs.record import RunRecord, RunResult
+from transferkit.runs.record import RunResult
 from transferkit.transfer import auto
 from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.probe import ProbeOutcome, check_probe_config, probe_splits
@@ -46,44 +44,29 @@ def run(
     prepared = prepare(cfg)
     outcome = None
     if strategy == "auto":
-        cfg, outcome = _decide(cfg, out, prepared, cache)
+        cfg, outcome, result = _decide(cfg, out, prepared, cache)
+        if result is not None:  # the winner's last trial trained the run exactly: not twice
+            return result
     if cfg.transfer.strategy == "probe":
         return fit_probe(cfg, out, prepared, cache=cache, outcome=outcome)
     return loop.fit(cfg, out, False, prepared)
 
 
-def measure(cfg: RunConfig, prepared: Prepared, cache: FeatureCache):
-    """Images per class and, when it can change the answer, a probe's val accuracy.
-
-    Returns the measurements and the probe (None when it was not needed).
-    """
-    splits = prepared.splits
-    per_class = auto.images_per_class(splits)
-    record: dict[str, Any] = {"images_per_class": per_class, "probe_accuracy": None}
-    outcome = None
-    if auto.wants_probe(per_class):
-        outcome = probe_splits(prepared.backbone, splits, cfg, cache)
-        record.update(
-            probe_accuracy=outcome.val_accuracy(),
-            probe_l2=outcome.fit.l2,
-            probe_extracted=outcome.extracted,
-        )
-    return record, outcome
-
-
 def _decide(
     cfg: RunConfig, out: Path, prepared: Prepared, cache: FeatureCache
-) -> tuple[RunConfig, ProbeOutcome | None]:
-    """Replace ``auto`` by the chosen strategy; print the reason and record it in ``auto.json``.
+) -> tuple[RunConfig, ProbeOutcome, RunResult | None]:
+    """Replace ``auto`` by the recipe that measured best on val (``engine.auto_search``).
 
-    The choice reaches the run's ``config.yaml`` through the returned config.
+    The probe is fitted first (the baseline every fine-tuning trial must beat, and the head
+    a fine-tuning run can start from); the trials run through the loop, as the final run does.
+    The choice reaches the run's ``config.yaml`` through the returned config; the result is the
+    final run when the winner's trial already trained it (else None: the caller trains it).
     """
-    record, outcome = measure(cfg, prepared, cache)
-    num_classes = len(prepared.splits.class_names)
-    strategy, reason = auto.decide(
-        record["images_per_class"], num_classes, record["probe_accuracy"]
-    )
-    console.info(f"strategy auto -> {strategy}: {reason}")
-    record.update(strategy=strategy, reason=reason, thresholds=dict(auto.THRESHOLDS))
-    RunRecord(out).auto_choice(record)
-    return cfg.replace(transfer={"strategy": strategy}), outcome
+    # Classification data always has a val split (the reader refuses val_fraction 0 without one).
+    outcome = probe_splits(prepared.backbone, prepared.splits, cfg, cache)
+
+    def train(trial: RunConfig, trial_out: Path, trial_prepared: Prepared) -> RunResult:
+        return loop.fit(trial, trial_out, False, trial_prepared)
+
+    cfg, result = auto_search.choose(cfg, out, prepared, outcome, train)
+    return cfg, outcome, result

@@ -73,6 +73,17 @@ class RunRecord:
         """``auto.json``: the measurements and reason behind ``--strategy auto``'s choice."""
         write_json(self.path / AUTO_FILE, record)
 
+    def adopt(self, trial: str | Path) -> None:
+        """Move the finished run in ``trial`` into this run directory, file by file (atomic
+        renames, so ``trial`` must be on the same file system: ``--strategy auto`` keeps its
+        trials in a scratch folder inside the run). Files already here (``auto.json``) stay."""
+        source = RunDir(trial)
+        source.require_run()
+        for path in sorted(p for p in source.path.rglob("*") if p.is_file()):
+            target = self.path / path.relative_to(source.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+
     def epoch(
         self,
         history: list[dict[str, Any]],

@@ -1,44 +1,67 @@
-"""``--strategy auto``: pick probe, head, gradual or full from the data and a quick probe.
+"""``--strategy auto``: which recipes to try within a budget, and which one won. Decides only.
 
-Two measurements decide: how many training images each class has (the median over classes),
-and how well the frozen features already separate the classes, read from a linear probe's
-validation accuracy (features from the cache, so the probe costs one forward pass, or none when
-the cache already holds them). The probe accuracy is rescaled so that chance is 0 and perfect
-is 1, which makes the thresholds mean the same for 2 classes and for 100.
+``auto`` measures instead of guessing. The linear probe is scored first (cached features: it
+costs one forward pass, or none); fine-tuning candidates — ``head``, ``gradual`` and ``full`` at
+the run's learning rate and at :data:`LOW_LR` times it — are compared by successive halving
+(``transfer.halving``) on the validation split: every candidate trains a few epochs, the better
+half trains twice as long, and so on until one is left. The winner must beat the probe's val
+score to be chosen (a tie goes to the probe, the cheaper recipe); the test split never takes part.
 
-The rule, in order (the first that applies wins):
-
-1. fewer than ``FEW`` images per class: ``probe`` (too few to fine-tune without overfitting);
-2. probe quality at least ``GOOD``: ``probe`` (the frozen features already do the job);
-3. fewer than ``SMALL`` images per class: ``head`` (train the head with augmentation only);
-4. probe quality at least ``FAIR`` or fewer than ``LARGE`` images per class: ``gradual``;
-5. otherwise (many images, features far from the task): ``full``.
-
-These thresholds encode the usual advice on transfer learning (small data: freeze; data far
-from the pretraining domain and plenty of it: fine-tune everything); they are defaults, not
-measured optima, and ``transferkit compare`` measures the alternatives on a given data set.
-
-This module decides only: the measurements come from the engine (``engine.run``), which builds
-the backbone and reads the data set once for the decision and the run that follows.
+A budget too small for six candidates keeps the most wanted ones (:data:`PRIORITY`), and no trial
+trains longer than the run's own epochs when the budget allows: the last rung then trains the
+winner exactly as the final run would, and the engine reuses that trial instead of training it
+again. The trials themselves run in the engine (``engine.auto_search``).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
+from dataclasses import dataclass
+from typing import Any
 
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.transfer.halving import HalvingResult, rung_schedule
 
-FEW, SMALL, LARGE = 10, 50, 500  # median training images per class
-GOOD, FAIR = 0.9, 0.5  # probe quality: (accuracy - chance) / (1 - chance)
-THRESHOLDS = {"few": FEW, "small": SMALL, "large": LARGE, "good": GOOD, "fair": FAIR}
+ETA = 2  # successive halving keeps the better half at each rung
+LOW_LR = 0.3  # the second learning rate tried: this times the run's --lr
+STRATEGIES = ("head", "gradual", "full")  # cheapest first: the order that breaks ties
+# What a small budget keeps, most wanted first: the default recipe, then the most different ones.
+PRIORITY = (
+    ("gradual", 1.0),
+    ("full", 1.0),
+    ("head", 1.0),
+    ("full", LOW_LR),
+    ("gradual", LOW_LR),
+    ("head", LOW_LR),
+)
+SIZES = (6, 4, 3, 2, 1)  # candidate counts tried, largest first (5 costs as much as 6)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One fine-tuning recipe to try: a strategy at a learning rate."""
+
+    strategy: str
+    lr: float
+
+    @property
+    def label(self) -> str:
+        """Its name in the table: ``gradual@0.001``."""
+        return f"{self.strategy}@{self.lr:g}"
+
+
+def candidate(strategy: str, lr: float, factor: float = 1.0) -> Candidate:
+    """``strategy`` at ``factor`` times ``lr``, rounded so that the label and the config agree."""
+    return Candidate(strategy, float(f"{lr * factor:.6g}"))
 
 
 def check_auto_config(cfg: RunConfig) -> None:
-    """Raise ConfigError unless ``--strategy auto`` can decide for ``cfg``'s task.
+    """Raise ConfigError unless ``--strategy auto`` can decide for ``cfg``.
 
-    The decision counts images per class and probes pooled features, which only classification
-    has; the other tasks are refused before any work (backbone, data) is done.
+    The search compares fine-tuning against a linear probe on pooled features, which only
+    classification with a linear head has; anything else is refused before any work is done.
     """
     if cfg.task != "classify":
         raise ConfigError(
@@ -46,47 +69,117 @@ def check_auto_config(cfg: RunConfig) -> None:
             hint="choose --strategy head, gradual, partial:N or full "
             "(`transferkit compare` measures them side by side)",
         )
-
-
-def wants_probe(per_class: float) -> bool:
-    """Whether the probe's accuracy can change the decision (not below ``FEW`` per class)."""
-    return per_class >= FEW
+    if cfg.model.head not in (None, "linear"):  # None: the task's default, linear
+        raise ConfigError(
+            f"strategy 'auto' measures fine-tuning against the linear probe, which needs a "
+            f"linear head, not --head {cfg.model.head}",
+            hint="use --head linear (the default) with --strategy auto, or choose a strategy",
+        )
 
 
 def images_per_class(splits) -> float:
-    """Median number of training images per class."""
+    """Median number of training images per class (recorded beside the decision)."""
     counts = {name: 0 for name in splits.class_names}
     for _, label in splits.train.samples:
         counts[splits.class_names[label]] += 1
     return float(statistics.median(counts.values()))
 
 
-def decide(per_class: float, num_classes: int, probe_accuracy: float | None) -> tuple[str, str]:
-    """The strategy and a one-line reason, from images per class and the probe's val accuracy."""
-    if per_class < FEW:
-        return "probe", (
-            f"{per_class:g} training images per class (< {FEW}): too few to fine-tune; "
-            "fitting a linear probe on frozen features"
-        )
-    if probe_accuracy is None:
-        quality, said = 0.0, "no validation split to measure the probe on"
-    else:
-        chance = 1.0 / num_classes
-        quality = (probe_accuracy - chance) / (1.0 - chance)
-        said = f"probe val accuracy {probe_accuracy:.3f} (quality {quality:.2f})"
-    if quality >= GOOD:
-        return "probe", f"{said} >= {GOOD}: the frozen features already separate the classes"
-    if per_class < SMALL:
-        return "head", (
-            f"{said}; {per_class:g} images per class (< {SMALL}): training the head with "
-            "augmentation, backbone frozen"
-        )
-    if quality >= FAIR or per_class < LARGE:
-        return "gradual", (
-            f"{said}; {per_class:g} images per class: unfreezing the backbone gradually, "
-            "deepest stage first"
-        )
-    return "full", (
-        f"{said} < {FAIR} with {per_class:g} images per class (>= {LARGE}): the features are "
-        "far from this task and there is data enough to fine-tune everything"
+def plan(lr: float, budget: int, epochs: int, eta: int = ETA) -> tuple[list[Candidate], int]:
+    """The candidates ``budget`` epochs afford (cheapest first) and the budget halving gets.
+
+    The most candidates whose smallest schedule fits; then the largest share of ``budget`` whose
+    last rung trains no longer than the run's ``epochs`` (so that the winner's last trial can be
+    the final run), or the smallest schedule when even that trains longer.
+    """
+    for n in SIZES:
+        try:
+            rung_schedule(n, budget, eta)
+        except ConfigError:
+            continue
+        wanted = [candidate(s, lr, f) for s, f in PRIORITY[:n]]
+        wanted.sort(key=lambda c: (STRATEGIES.index(c.strategy), -c.lr))
+        return wanted, _fitted_budget(n, budget, epochs, eta)
+    raise ConfigError(  # unreachable for budget >= 1: one candidate needs one epoch
+        f"a budget of {budget} epochs cannot train one candidate", hint="raise --budget"
     )
+
+
+def _fitted_budget(n: int, budget: int, epochs: int, eta: int) -> int:
+    """The largest budget <= ``budget`` whose last rung is at most ``epochs`` long (else the
+    smallest schedule). The last rung trains at least ``budget // unit`` epochs, so the search
+    starts below ``unit * (epochs + 1)``: a budget in minutes on a fast machine stays cheap."""
+    counts = [n]
+    while counts[-1] > 1:
+        counts.append(math.ceil(counts[-1] / eta))
+    unit = sum(c * eta**k for k, c in enumerate(counts))
+    for b in range(min(budget, unit * (epochs + 1)), unit - 1, -1):
+        if rung_schedule(n, b, eta)[-1][1] <= epochs:
+            return b
+    return unit
+
+
+def decide(probe_score: float, result: HalvingResult) -> tuple[Candidate | None, str]:
+    """The winner (None: the probe) and one line saying why.
+
+    Fine-tuning must beat the probe's val score strictly: a tie goes to the probe, the cheaper
+    recipe, and so does a fine-tuning score that is not finite (a diverged run).
+    """
+    best = result.winner
+    score = result.score
+    if math.isfinite(score) and score > probe_score:
+        return best, f"{result.reason}; the probe scored {probe_score:.4f}"
+    said = f"{score:.4f}" if math.isfinite(score) else "a score that is not finite"
+    return None, (
+        f"the probe's val score {probe_score:.4f} was not beaten: the best fine-tuning, "
+        f"{best.label}, reached {said} at {result.resource} epochs (a tie goes to the probe, "
+        f"the cheaper recipe); {result.spent} of {result.budget} epochs tried"
+    )
+
+
+def table(
+    probe_score: float, result: HalvingResult, seconds: dict[tuple[str, int], float]
+) -> list[dict[str, Any]]:
+    """Every trial as a row (the probe first, at 0 epochs), with its wall time."""
+    rows: list[dict[str, Any]] = [
+        {
+            "rung": None,
+            "candidate": "probe",
+            "strategy": "probe",
+            "lr": None,
+            "epochs": 0,
+            "score": probe_score,
+            "promoted": None,
+            "seconds": seconds.get(("probe", 0)),
+        }
+    ]
+    for row in result.table:
+        strategy, _, lr = row["candidate"].partition("@")
+        rows.append(
+            {
+                "rung": row["rung"],
+                "candidate": row["candidate"],
+                "strategy": strategy,
+                "lr": float(lr),
+                "epochs": row["resource"],
+                "score": row["score"],
+                "promoted": row["promoted"],
+                "seconds": _round(seconds.get((row["candidate"], row["resource"]))),
+            }
+        )
+    return rows
+
+
+def render_table(rows: list[dict[str, Any]], monitor: str) -> list[str]:
+    """The table as console lines: rung, candidate, epochs, val score, kept for the next rung."""
+    lines = [f"  {'rung':<5}{'candidate':<18}{'epochs':>7}  {'val ' + monitor:>14}  kept"]
+    for r in rows:
+        rung = "-" if r["rung"] is None else str(r["rung"])
+        score = "not finite" if r["score"] is None else f"{r['score']:.4f}"
+        kept = {None: "", True: "yes", False: "no"}[r["promoted"]]
+        lines.append(f"  {rung:<5}{r['candidate']:<18}{r['epochs']:>7}  {score:>14}  {kept}")
+    return lines
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)

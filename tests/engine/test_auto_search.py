@@ -155,6 +155,8 @@ def test_every_trial_starts_from_the_pretrained_backbone(data, tmp_path, zoo):
 
 
 class _Probe:
+    feature_seconds, fit_seconds = 1.5, 0.25
+
     def val_accuracy(self):
         return 0.4
 
@@ -193,6 +195,7 @@ def test_a_budget_in_minutes_times_one_epoch_and_reuses_it(
     assert len(calls) == len(set(calls))  # the timed epoch is not trained again
     assert sum(epochs for *_, epochs in calls) == record["budget"]["trial_epochs"] <= most
     assert chosen.transfer.strategy == "full"
+    assert record["table"][0]["candidate"] == "probe" and record["table"][0]["seconds"] == 1.75
 
 
 @pytest.mark.parametrize("weak", [False, True])

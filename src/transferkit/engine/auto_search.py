@@ -157,6 +157,7 @@ def search(
     )
     winner, reason = auto.decide(probe_score, result)
     seconds = {key: t.seconds for key, t in trials.done.items()}
+    seconds["probe", 0] = probe.feature_seconds + probe.fit_seconds
     rows = auto.table(probe_score, result, seconds)
     monitor = prepared.task.monitor
     console.info(f"auto: tried on the validation split ({trials.epochs_trained()} epochs):")

@@ -150,7 +150,7 @@ def table(
             "epochs": 0,
             "score": probe_score,
             "promoted": None,
-            "seconds": seconds.get(("probe", 0)),
+            "seconds": _round(seconds.get(("probe", 0))),
         }
     ]
     for row in result.table:

@@ -15,6 +15,7 @@ conversions, the zoo and the weight store. The command line calls only these.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from transferkit.data.convert import convert_dataset
 from transferkit.data.datasets import DataSplits
 from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
 from transferkit.engine.compare import compare, parse_strategies
+from transferkit.engine.curve import CurveResult, run_curve
 from transferkit.engine.demo import run_demo
 from transferkit.engine.evaluation import run_evaluation
 from transferkit.engine.run import run as _run
@@ -38,6 +40,7 @@ from transferkit.report import write_report
 from transferkit.runs.record import RunResult, refuse_existing
 from transferkit.runs.rundir import RunDir, load_run
 from transferkit.tasks import get_task
+from transferkit.transfer.curve import DEFAULT_FRACTIONS, parse_fractions
 from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan, build_plan
@@ -188,6 +191,28 @@ def plan(
     return build_plan(model, parsed, epochs)
 
 
+def curve(
+    data: str | Path,
+    backbone: str = "efficientnet_lite0",
+    fractions: str | Sequence[float] = DEFAULT_FRACTIONS,
+    out: str | Path | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    **settings: Any,
+) -> CurveResult:
+    """Probe accuracy on val at ``fractions`` of the training labels, and "would more labels help?".
+
+    ``settings`` are config fields by name (weights, img_size, val_fraction, test_fraction,
+    split_seed, seed, batch_size, num_workers, format, on_bad_image, quiet); with ``out``,
+    ``curve.json`` and ``curve.png`` are written there. The test split is never read.
+    """
+    chosen = parse_fractions(fractions)
+    cfg = RunConfig().with_values(path=str(data), backbone=backbone, **settings)
+    if not Path(data).exists():
+        raise DatasetError(f"data path not found: {data}", hint="check the path given to --data")
+    return run_curve(cfg, chosen, out=out, cache_dir=cache_dir)
+
+
 def demo(task: str = "classify", out: str | Path = "transferkit-demo", quiet: bool = False):
     """Train ``task``'s built-in demo under ``out`` (pretrained vs random init); rows per run."""
     return run_demo(_hook(task, "demo", "demo"), Path(out), quiet=quiet)
@@ -229,6 +254,7 @@ __all__ = [
     "compare",
     "convert_dataset",
     "create_model",
+    "curve",
     "default_run_dir",
     "demo",
     "evaluate",

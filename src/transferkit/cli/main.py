@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "transferkit.cli.zoo_cmd",
     "transferkit.cli.weights_cmd",
     "transferkit.cli.rank_cmd",
+    "transferkit.cli.curve_cmd",
     "transferkit.cli.compare_cmd",
     "transferkit.cli.cache_cmd",
     "transferkit.cli.data_cmd",

@@ -37,8 +37,8 @@ from transferkit.export import export
 from transferkit.export.onnx_export import sidecar_path
 from transferkit.export.onnx_predict import predict_onnx
 from transferkit.report import write_report
-from transferkit.runs.record import RunResult, refuse_existing
-from transferkit.runs.rundir import RunDir, load_run
+from transferkit.runs.record import RunResult, refuse_existing, resumed_config
+from transferkit.runs.rundir import load_run
 from transferkit.tasks import get_task
 from transferkit.transfer.curve import DEFAULT_FRACTIONS, parse_fractions
 from transferkit.transfer.features import FeatureCache
@@ -83,15 +83,23 @@ def fit(
     """Train a run; ``settings`` are config fields by name (backbone, strategy, epochs, lr…).
 
     A new run never writes into a folder that already holds one: ``resume=True`` continues the
-    run in ``out`` instead. Returns a ``runs.record.RunResult`` (run directory, final metrics,
-    history, seconds).
+    run in ``out`` instead, to its own epochs, or with ``epochs=N`` above them extends a finished
+    (or interrupted) run to ``N`` epochs, continuing its schedule. ``class_weights="auto"``
+    weighs classification's training loss by inverse class frequency. Returns a
+    ``runs.record.RunResult`` (run directory, final metrics, history, seconds).
     """
     if resume:
         if out is None:
             raise ConfigError("resume=True needs out= (the run directory to continue)")
-        run = RunDir(out)
-        run.require_run()
-        return _run(RunConfig.load(run.config), run.path, resume=True)
+        given = (("data", data), ("config", config), *settings.items())
+        other = [k for k, v in given if v is not None and k not in ("epochs", "quiet")]
+        if other:
+            raise ConfigError(
+                f"resume continues the run as it was set up; also given: {', '.join(other)}",
+                hint="only --epochs (N above the run's, to extend it) and --quiet go with --resume",
+            )
+        cfg = resumed_config(out, settings.get("epochs")).with_values(quiet=settings.get("quiet"))
+        return _run(cfg, Path(out), resume=True)
     if isinstance(config, (str, Path)):
         config = RunConfig.load(config)
     cfg = (config or RunConfig()).with_values(path=str(data) if data else None, **settings)

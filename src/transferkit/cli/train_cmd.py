@@ -97,7 +97,11 @@ def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", help="run directory to create (default runs/<backbone>-<strategy>-<time>)"
     )
-    p.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
+    p.add_argument(
+        "--resume",
+        metavar="RUNDIR",
+        help="continue an interrupted run; with --epochs N above its epochs, extend a finished one",
+    )
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
 
 
@@ -148,8 +152,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def run(args: argparse.Namespace) -> int:
     from transferkit.api import fit
 
-    if args.resume:
-        result = fit(out=args.resume, resume=True)
+    if args.resume:  # any other flag is refused: a resumed run keeps its config, but its epochs
+        result = fit(out=args.resume, resume=True, **_given(args))
     else:
         result = fit(config=config_from_args(args), out=args.out)
     console.info(f"run directory: {result.run_dir}")  # rank 0 only: under torchrun all return here
@@ -163,3 +167,9 @@ def _budget(text: str) -> int | str:
         return int(text)
     except ValueError:
         return text
+
+
+def _given(args: argparse.Namespace) -> dict:
+    """The settings flags given on the command line (``--config`` counts as one)."""
+    given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
+    return {**given, "config": args.config} if args.config else given

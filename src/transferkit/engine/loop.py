@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from transferkit.core import console
 from transferkit.core.config import RunConfig
 from transferkit.engine.evaluation import run_evaluation
-from transferkit.engine.optim import build_optimizer, warmup_cosine
+from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.progress import RunLog
 from transferkit.engine.tensorboard_log import EpochLog
@@ -160,12 +160,24 @@ def _setup(fabric: Fabric, cfg: RunConfig, prep: Prepared, record: RunRecord) ->
 
 
 def _resume(s: _Session) -> int:
-    """Load the last completed epoch's state; returns the epoch to start from."""
+    """Load the last completed epoch's state; returns the epoch to start from.
+
+    A run given more epochs than it was set up for (``--resume RUNDIR --epochs N``) goes on as if
+    set up for N from the start: plan and schedule over N epochs, at the step reached (why:
+    ``engine.optim.set_lr_at_step``); early stopping counts afresh.
+    """
     state = s.record.resume_state(s.model, s.optimizer, s.scheduler)
+    set_lr_at_step(s.optimizer, s.scheduler)
+    set_up_for = state.get("epochs", s.cfg.train.epochs)  # older states lack it
     s.best_score, s.stale = state["best_score"], state["stale"]
     start_epoch = state["epoch"] + 1
-    s.history = [dict(r) for r in s.record.dir.read_history()][:start_epoch]
-    s.log.info(f"resuming from epoch {start_epoch + 1} of {s.cfg.train.epochs}")
+    rows = s.record.dir.read_history()
+    s.history = [dict(r) for r in rows if (r.get("epoch") or 0) <= start_epoch]
+    epochs = s.cfg.train.epochs
+    if epochs > set_up_for:
+        s.stale = 0
+        s.log.info(f"extending the run from {set_up_for} to {epochs} epochs")
+    s.log.info(f"resuming from epoch {start_epoch + 1} of {epochs}")
     return start_epoch
 
 
@@ -206,6 +218,7 @@ def _run_epoch(s: _Session, epoch: int) -> tuple[dict[str, Any], bool]:
         }
         state = {
             "epoch": epoch,
+            "epochs": t.epochs,  # what the run was set up for: a resume with more extends it
             "best_score": s.best_score,
             "stale": s.stale,
             "model": s.model.state_dict(),

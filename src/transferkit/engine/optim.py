@@ -46,3 +46,23 @@ def warmup_cosine(
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def set_lr_at_step(
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LambdaLR
+) -> None:
+    """Set each group's LR to ``scheduler``'s value at its current step count.
+
+    A resumed optimizer holds the LR of the schedule it was saved under: the same value, unless
+    the run was extended to more epochs. An extended run continues the schedule by entering the
+    warm-up + cosine of the new total at the step count reached, so its later epochs get the LR a
+    fresh run of that length gives them: the least surprising reading of "more epochs". The
+    alternatives fail on a finished run: a new cosine segment from the current LR starts near zero
+    (where a finished schedule ends) and trains almost nothing; a restart at the full LR undoes
+    what was reached. The LR rises once, to the longer schedule's value at that step.
+    """
+    step = scheduler.last_epoch
+    for group, base, factor in zip(
+        optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas
+    ):
+        group["lr"] = base * factor(step)

@@ -3,7 +3,8 @@
 A run is recorded in a fixed order: :meth:`RunRecord.begin` (config, classes, plan, data summary)
 before the first epoch, :meth:`RunRecord.epoch` after each (history, best / last checkpoints,
 then the resume state, written last), :meth:`RunRecord.finish` (final metrics). The probe writes
-its single "epoch" with :meth:`RunRecord.probe_checkpoint`. Reading back goes through
+its single "epoch" with :meth:`RunRecord.probe_checkpoint`. A resumed run records ``begin``
+again, with its new epochs when :func:`resumed_config` extended it. Reading back goes through
 :class:`~transferkit.runs.rundir.RunDir` and :func:`~transferkit.runs.rundir.load_run`.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from torch import nn
 
 from transferkit.core.config import RunConfig
-from transferkit.core.errors import RunDirError
+from transferkit.core.errors import ConfigError, RunDirError
 from transferkit.core.fileio import write_json
 from transferkit.runs import checkpoint as ckpt
 from transferkit.runs.rundir import RunDir, RunHandle
@@ -45,6 +46,34 @@ def refuse_existing(path: str | Path) -> None:
             hint=f"continue it with `transferkit train --resume {path}` (resume=True in the API) "
             "or choose another output folder",
         )
+
+
+def resumed_config(path: str | Path, epochs: int | None = None) -> RunConfig:
+    """The config to continue the run in ``path`` with: its own, or extended to ``epochs``.
+
+    Extending means more epochs than the run was set up for (its ``config.yaml``); the loop then
+    continues the plan and schedule over the new total (``engine.loop``), and the config and plan
+    it records say so. A probe run has no epochs to extend.
+    """
+    run = RunDir(path)
+    run.require_run()
+    cfg = RunConfig.load(run.config)
+    if epochs is None:
+        return cfg
+    if cfg.transfer.strategy == "probe":
+        raise ConfigError(
+            f"{path} is a probe run: it has no epochs to extend",
+            hint="start a fine-tuning run instead, e.g. `transferkit train --strategy gradual`",
+        )
+    done = len([r for r in run.read_history() if (r.get("epoch") or 0) >= 1])
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= cfg.train.epochs:
+        raise ConfigError(
+            f"cannot extend {path} to {epochs!r} epochs: it is set up for {cfg.train.epochs} "
+            f"({done} completed)",
+            hint=f"pass --epochs above {cfg.train.epochs} to extend it, or leave --epochs out "
+            "to finish an interrupted run",
+        )
+    return cfg.with_values(epochs=epochs)
 
 
 def weights_info(backbone) -> dict | None:

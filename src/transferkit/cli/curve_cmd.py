@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "curve",
         help="learning curve: would more labels help?",
-        description="Fit the linear probe on cached features of 10/25/50/100%% of the training "
+        description="Fit the linear probe on cached features of 10/25/50/100% of the training "
         "labels and report its validation accuracy at each, with a plot and a one-line answer. "
         "The test split is never used.",
     )

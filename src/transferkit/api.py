@@ -42,6 +42,7 @@ from transferkit.runs.rundir import load_run
 from transferkit.tasks import get_task
 from transferkit.transfer.curve import DEFAULT_FRACTIONS, parse_fractions
 from transferkit.transfer.features import FeatureCache
+from transferkit.transfer.lpft import describe_init, resolve_init
 from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan, build_plan
 from transferkit.transfer.rank import rank
@@ -187,7 +188,10 @@ def plan(
     num_classes: int = 10,
     **settings: Any,
 ) -> FreezePlan:
-    """The freeze plan of ``strategy`` on ``backbone`` for ``task``, without training."""
+    """The freeze plan of ``strategy`` on ``backbone`` for ``task``, without training.
+
+    ``init`` (auto | probe | random) is how the head starts; the plan says which and why.
+    """
     cfg = RunConfig(task=task).with_values(
         backbone=backbone, strategy=strategy, epochs=epochs, **settings
     )
@@ -196,7 +200,7 @@ def plan(
     model = get_task(task).build_model(
         zoo.create_backbone(backbone, weights="none"), num_classes, cfg.model
     )
-    return build_plan(model, parsed, epochs)
+    return build_plan(model, parsed, epochs, describe_init(*resolve_init(cfg)))
 
 
 def curve(

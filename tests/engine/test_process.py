@@ -58,7 +58,8 @@ def test_kill_9_during_training_then_resume(tmp_path):
     assert proc.poll() is None, "training ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = len(list(RunDir(run_dir).read_history()))
+    # Epoch 0 is the probe-initialised model (LP-FT): a row, but no epoch to resume from.
+    done_before = len([r for r in RunDir(run_dir).read_history() if r["epoch"] >= 1])
     assert 1 <= done_before < 8
 
     resumed = subprocess.run(
@@ -71,7 +72,7 @@ def test_kill_9_during_training_then_resume(tmp_path):
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"resuming from epoch {done_before + 1}" in resumed.stdout
     epochs = [int(r["epoch"]) for r in RunDir(run_dir).read_history()]
-    assert epochs == list(range(1, 9))
+    assert epochs == list(range(0, 9))
     assert json.loads((run_dir / "metrics.json").read_text())["accuracy"] > 0.5
 
 
@@ -87,3 +88,5 @@ def test_two_cpu_processes_with_ddp(tmp_path):
     assert "DDP replicas disagree" not in proc.stderr
     assert proc.stdout.count("run directory:") == 1
     assert json.loads((out / "metrics.json").read_text())["accuracy"] >= 0.8
+    rows = RunDir(out).read_history()  # LP-FT: the probe's head, loaded in both, is epoch 0
+    assert [r["epoch"] for r in rows] == [0, 1, 2, 3] and "head init: probe" in proc.stdout

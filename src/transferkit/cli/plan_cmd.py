@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from transferkit.cli.common import print_json
-from transferkit.core.config import TASKS
+from transferkit.core.config import BN_MODES, TASKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--lr-decay", dest="lr_decay", type=float)
     p.add_argument("--unfreeze-every", dest="unfreeze_every", type=int)
-    p.add_argument("--bn", choices=["frozen", "train"])
+    p.add_argument("--bn", choices=BN_MODES)
+    p.add_argument(
+        "--init",
+        choices=["auto", "probe", "random"],
+        help="head init: probe (LP-FT), random, or auto (probe where it applies)",
+    )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=run)
 
@@ -39,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         lr_decay=args.lr_decay,
         unfreeze_every=args.unfreeze_every,
         bn=args.bn,
+        init=args.init,
     )
     if args.json:
         print_json(result.to_dict())

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from transferkit.core import console
-from transferkit.core.config import TASKS, RunConfig
+from transferkit.core.config import BN_MODES, TASKS, RunConfig
+
+BN_HELP = "eval = every pretrained stage, frozen = frozen stages, train = none"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,12 +46,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="gradual: epochs between unfreezing one more stage",
     )
     _add_model_and_schedule(p)
+    _add_init_and_augment(p)
     p.set_defaults(func=run)
+
+
+def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
+    """How fine-tuning starts its head, and the classification training augmentation."""
+    p.add_argument(
+        "--init",
+        choices=["auto", "probe", "random"],
+        help="head init of fine-tuning: probe (the linear probe first, LP-FT), random, or auto "
+        "(default: probe for classification with a linear head, random elsewhere)",
+    )
+    p.add_argument(
+        "--augment",
+        help="classify: none | light | default | strong | auto (default: 'default', minus the "
+        "augmentations a check against the probe finds harmful); knobs below override it",
+    )
+    p.add_argument("--hflip", type=float, metavar="P", help="horizontal flip probability")
+    p.add_argument("--vflip", type=float, metavar="P", help="vertical flip probability")
+    p.add_argument(
+        "--crop-scale",
+        dest="crop_scale",
+        nargs="+",
+        metavar="MIN MAX",
+        help="area share a random crop keeps, 'MIN MAX' or 'MIN,MAX' (1 1: no random crop)",
+    )
+    p.add_argument(
+        "--jitter", type=float, metavar="S", help="brightness/contrast/saturation jitter strength"
+    )
+    p.add_argument("--rotation", type=float, metavar="DEG", help="largest random rotation")
 
 
 def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     """The head, detector, split, early-stopping, device and input options of ``train``."""
-    p.add_argument("--bn", choices=["frozen", "train"], help="BatchNorm mode in frozen stages")
+    p.add_argument("--bn", choices=BN_MODES, help="BatchNorm statistics fixed in: " + BN_HELP)
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
     p.add_argument("--head-hidden", dest="head_hidden", type=int)
     p.add_argument("--head-dropout", dest="head_dropout", type=float)
@@ -121,6 +152,13 @@ SETTINGS = (
     "lr_decay",
     "unfreeze_every",
     "bn",
+    "init",
+    "augment",
+    "hflip",
+    "vflip",
+    "crop_scale",
+    "jitter",
+    "rotation",
     "head",
     "head_hidden",
     "head_dropout",
@@ -160,6 +198,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(args: argparse.Namespace) -> dict:
+    """The settings flags given on the command line (``--config`` counts as one)."""
+    given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
+    return {**given, "config": args.config} if args.config else given
+
+
 def _budget(text: str) -> int | str:
     """``--budget``: a whole number as epochs, anything else as written (the config checks it,
     so that a bad value gets the same one-line error from the CLI, the API and YAML)."""
@@ -167,9 +211,3 @@ def _budget(text: str) -> int | str:
         return int(text)
     except ValueError:
         return text
-
-
-def _given(args: argparse.Namespace) -> dict:
-    """The settings flags given on the command line (``--config`` counts as one)."""
-    given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
-    return {**given, "config": args.config} if args.config else given

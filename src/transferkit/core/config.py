@@ -18,9 +18,12 @@ import yaml
 from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
+from transferkit.core.recipe import check_augment, check_init, crop_pair
 
 TASKS = ("classify", "detect", "segment", "instance")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
+# BatchNorm modes: whose norm statistics stay fixed (every pretrained stage, frozen stages, none)
+BN_MODES = ("eval", "frozen", "train")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 CLASS_WEIGHTS = ("auto", "none")  # auto: inverse class frequency of the train split
 
@@ -38,6 +41,18 @@ class DataSettings:
     img_size: int | None = None  # None: the backbone's input size
     strict: bool = False  # detection: boxes outside the image are an error instead of clipped
     ignore_index: int = 255  # semantic segmentation
+    # Classification training augmentation: a preset, then single knobs (None: from the preset).
+    # auto: "default", minus what the augmentation check finds harmful (engine.augment_run).
+    augment: str = "auto"  # none | light | default | strong | auto
+    hflip: float | None = None  # probability of a horizontal flip
+    vflip: float | None = None  # probability of a vertical flip
+    crop_scale: list[float] | None = None  # [min, max] share of the area a random crop keeps
+    jitter: float | None = None  # brightness, contrast and saturation jitter strength
+    rotation: float | None = None  # largest random rotation in degrees
+
+    def __post_init__(self):
+        if self.crop_scale is not None:  # "0.8,1.0" (the CLI), [0.8, 1.0] (YAML), a tuple (API)
+            object.__setattr__(self, "crop_scale", crop_pair("crop_scale", self.crop_scale))
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,7 @@ class TransferSettings:
     unfreeze_every: int = 1  # gradual: epochs between unfreezing one more stage
     lr_decay: float = 0.5  # LR multiplier between neighbouring stages, deepest to stem
     bn: str = "frozen"  # frozen: a frozen stage's norm layers stay in eval mode; train: they update
+    init: str = "auto"  # fine-tuning head init: probe (LP-FT) | random | auto (probe if it can)
     budget: int | str | None = None  # auto: trial epochs (12) or minutes ("5m"); None: 3 x epochs
 
 
@@ -209,8 +225,10 @@ def validate(cfg: RunConfig) -> None:
     _choice("precision", str(cfg.train.precision), PRECISIONS)
     _choice("accelerator", cfg.train.accelerator, ACCELERATORS)
     _choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
-    _choice("bn", cfg.transfer.bn, ("frozen", "train"))
+    _choice("bn", cfg.transfer.bn, BN_MODES)
+    check_init(cfg)
     check_budget(cfg.transfer.budget)
+    check_augment(cfg)
     _check_class_weights(cfg)
     for name, value, low in (
         ("epochs", cfg.train.epochs, 1),

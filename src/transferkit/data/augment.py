@@ -90,6 +90,26 @@ def augment_settings(name: str = "default", **overrides: Any) -> AugmentSettings
     return settings
 
 
+KNOBS = tuple(f.name for f in fields(AugmentSettings))  # also fields of the run's data settings
+
+
+def augment_from_config(data: Any) -> AugmentSettings:
+    """The augmentation a run's data settings (``RunConfig.data``) ask for: the preset named by
+    ``data.augment`` with every knob that is set (not None) applied."""
+    knobs = {k: getattr(data, k) for k in KNOBS if getattr(data, k) is not None}
+    return augment_settings(data.augment, **knobs)
+
+
+def augment_is_explicit(data: Any) -> bool:
+    """Whether the user chose the augmentation (a preset other than auto, or any knob)."""
+    return data.augment != "auto" or any(getattr(data, k) is not None for k in KNOBS)
+
+
+def config_values(settings: AugmentSettings) -> dict[str, Any]:
+    """``settings`` as the run's data-settings knobs (every one set; crop scale as a list)."""
+    return {k: v for k, v in settings.to_dict().items() if k in KNOBS}
+
+
 def validate(settings: AugmentSettings) -> None:
     """Raise ConfigError naming the first knob of ``settings`` that is out of range."""
     for key in ("hflip", "vflip"):

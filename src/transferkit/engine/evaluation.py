@@ -1,4 +1,5 @@
-"""One pass over a loader in eval mode: mean loss plus the task's metrics."""
+"""Evaluation: one pass over a loader in eval mode (mean loss plus the task's metrics), the final
+metrics of a run's best checkpoint, and the check that DDP replicas ended alike."""
 
 from __future__ import annotations
 
@@ -36,3 +37,31 @@ def run_evaluation(
     out: dict[str, Any] = {"loss": total / batches if batches else float("nan")}
     out.update(metrics.compute())
     return out
+
+
+def final_metrics(s) -> dict[str, Any]:
+    """Metrics of the best checkpoint on val (and test when there is one), for the training
+    session ``s`` (``engine.loop``); the headline split's numbers also flat at the top level."""
+    s.record.load_best(s.model)
+    out: dict[str, Any] = {}
+    for split, dataset in (("val", s.splits.val), ("test", s.splits.test)):
+        if dataset is None or len(dataset) == 0:
+            continue
+        loader = DataLoader(dataset, batch_size=s.cfg.train.batch_size, collate_fn=s.task.collate)
+        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, s.splits.class_names)
+    headline = out.get("test") or out.get("val") or {}
+    for k, v in headline.items():  # flat top-level keys: the split that best measures the model
+        if isinstance(v, (int, float)):
+            out[k] = v
+    out["evaluated_split"] = "test" if "test" in out else "val"
+    return out
+
+
+def check_replicas_agree(fabric: Fabric, model) -> None:
+    """Every DDP process must end with the same weights; a difference means gradients were not
+    synchronised (e.g. for a stage unfrozen mid-run), and the saved model would be rank 0's alone."""
+    with torch.no_grad():
+        checksum = torch.stack([p.double().sum() for p in model.parameters()]).sum().reshape(1)
+    sums = fabric.all_gather(checksum.to(fabric.device)).flatten()
+    if not torch.allclose(sums, sums[0].expand_as(sums), rtol=0, atol=1e-6):
+        raise RuntimeError(f"DDP replicas disagree after training: parameter sums {sums.tolist()}")

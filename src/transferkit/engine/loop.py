@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from lightning.fabric import Fabric
 from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
 from lightning.fabric.strategies import DDPStrategy
@@ -21,10 +20,11 @@ from torch.utils.data import DataLoader
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig
-from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.evaluation import check_replicas_agree, final_metrics, run_evaluation
 from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.progress import RunLog
+from transferkit.engine.start import Start, epoch_zero, random_start
 from transferkit.engine.tensorboard_log import EpochLog
 from transferkit.report import write_report_safely
 from transferkit.runs.record import RunRecord, RunResult
@@ -33,12 +33,18 @@ from transferkit.transfer.strategy import parse_strategy
 
 
 def fit(
-    cfg: RunConfig, out_dir: str | Path, resume: bool = False, prepared: Prepared | None = None
+    cfg: RunConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    prepared: Prepared | None = None,
+    start: Start | None = None,
 ) -> RunResult:
     """Train ``cfg`` into ``out_dir``; with ``resume`` continue from its last checkpoint.
 
     ``prepared`` (backbone and data from :func:`~transferkit.engine.prepare.prepare`) saves
     building them again; without it, and in every DDP process, the loop prepares its own.
+    ``start`` (:func:`transferkit.engine.start.begin`) holds the probe's head for LP-FT: loaded
+    before training, evaluated as epoch 0. Without it the head starts random.
     """
     t = cfg.train
     if t.devices > 1 or t.num_nodes > 1:
@@ -58,9 +64,9 @@ def fit(
         )
         # The launcher walks its arguments and refuses frozen dataclasses: pass the config as a
         # dict, and let each process prepare its own backbone and data.
-        return fabric.launch(_fit_worker, cfg.to_dict(), str(out_dir), resume)
+        return fabric.launch(_fit_worker, cfg.to_dict(), str(out_dir), resume, None, start)
     fabric = Fabric(accelerator=t.accelerator, devices=1, precision=t.precision)
-    return _fit_worker(fabric, cfg.to_dict(), str(out_dir), resume, prepared)
+    return _fit_worker(fabric, cfg.to_dict(), str(out_dir), resume, prepared, start)
 
 
 @dataclass
@@ -88,14 +94,22 @@ class _Session:
 
 
 def _fit_worker(
-    fabric: Fabric, cfg_dict: dict, out_dir: str, resume: bool, prepared: Prepared | None = None
+    fabric: Fabric,
+    cfg_dict: dict,
+    out_dir: str,
+    resume: bool,
+    prepared: Prepared | None = None,
+    start: Start | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     cfg = RunConfig.from_dict(cfg_dict)
     console.set_rank(fabric.global_rank)
-    s = _setup(fabric, cfg, prepared or prepare(cfg), RunRecord(Path(out_dir)))
+    start = start or random_start()
+    s = _setup(fabric, cfg, prepared or prepare(cfg), RunRecord(Path(out_dir)), start)
     start_epoch = _resume(s) if resume else 0
     tb = EpochLog(s.record.path, enabled=fabric.is_global_zero, first_epoch=start_epoch + 1)
+    if start.from_probe and not resume:  # LP-FT: the probe's head is epoch 0
+        tb.log(epoch_zero(s))
     for epoch in range(start_epoch, cfg.train.epochs):
         row, stop = _run_epoch(s, epoch)
         if fabric.is_global_zero:
@@ -106,30 +120,34 @@ def _fit_worker(
             s.log.info(f"early stop: {monitor} did not improve for {patience} epoch(s)")
             break
     if fabric.world_size > 1:
-        _check_replicas_agree(fabric, s.model)
-    metrics = _final_metrics(s)
+        check_replicas_agree(fabric, s.model)
+    metrics = final_metrics(s)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     if fabric.is_global_zero:
         s.record.finish(metrics)
         tb.close()
         # The report draws its examples with the model in memory (the best checkpoint, loaded by
-        # _final_metrics): no rebuild from disk.
+        # final_metrics): no rebuild from disk.
         handle = s.record.handle(cfg, s.splits.class_names, s.data_config, s.model)
         write_report_safely(s.record.path, s.splits, warn=s.log.info, handle=handle)
     return RunResult(s.record.path, metrics, s.history, seconds)
 
 
-def _setup(fabric: Fabric, cfg: RunConfig, prep: Prepared, record: RunRecord) -> _Session:
-    """Model, plan, loaders, optimizer and schedule; the run's first files (rank 0)."""
+def _setup(
+    fabric: Fabric, cfg: RunConfig, prep: Prepared, record: RunRecord, start: Start
+) -> _Session:
+    """Model (its head from ``start``), plan, loaders, optimizer and schedule; the run's first
+    files (rank 0)."""
     t, task, splits = cfg.train, prep.task, prep.splits
     log = RunLog(enabled=fabric.is_global_zero, quiet=t.quiet)
     model = task.build_model(prep.backbone, len(splits.class_names), cfg.model)
+    start.load(model)  # before DDP wraps the model: every process starts from the same head
     tr = cfg.transfer
     strategy = parse_strategy(
         tr.strategy, unfreeze_every=tr.unfreeze_every, lr_decay=tr.lr_decay, bn=tr.bn
     )
-    plan = build_plan(model, strategy, t.epochs)
+    plan = build_plan(model, strategy, t.epochs, start.label)
     log.info(_data_line(splits))
     log.info(plan.render(t.lr))
     if fabric.is_global_zero:
@@ -185,7 +203,7 @@ def _run_epoch(s: _Session, epoch: int) -> tuple[dict[str, Any], bool]:
     """Train and validate one epoch, record it; returns its history row and whether to stop."""
     t, task = s.cfg.train, s.task
     epoch_start = time.perf_counter()
-    s.model.set_trainable(s.plan.trainable_flags(epoch), freeze_norms=s.strategy.bn == "frozen")
+    s.model.set_trainable(s.plan.trainable_flags(epoch), bn=s.strategy.bn)
     # LR per group as the epoch started (after it, the last epoch's would read 0 by cosine).
     epoch_lrs = {f"lr_{g['name']}": g["lr"] for g in s.optimizer.param_groups}
     s.wrapped.train()
@@ -253,33 +271,6 @@ def _train_epoch(
             bar.advance(loss.item(), n / max(now - tick, 1e-9))
             tick = now
     return total / max(count, 1)
-
-
-def _final_metrics(s: _Session) -> dict[str, Any]:
-    """Metrics of the best checkpoint on val (and test when there is one)."""
-    s.record.load_best(s.model)
-    out: dict[str, Any] = {}
-    for split, dataset in (("val", s.splits.val), ("test", s.splits.test)):
-        if dataset is None or len(dataset) == 0:
-            continue
-        loader = DataLoader(dataset, batch_size=s.cfg.train.batch_size, collate_fn=s.task.collate)
-        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, s.splits.class_names)
-    headline = out.get("test") or out.get("val") or {}
-    for k, v in headline.items():  # flat top-level keys: the split that best measures the model
-        if isinstance(v, (int, float)):
-            out[k] = v
-    out["evaluated_split"] = "test" if "test" in out else "val"
-    return out
-
-
-def _check_replicas_agree(fabric: Fabric, model) -> None:
-    """Every DDP process must end with the same weights; a difference means gradients were not
-    synchronised (e.g. for a stage unfrozen mid-run), and the saved model would be rank 0's alone."""
-    with torch.no_grad():
-        checksum = torch.stack([p.double().sum() for p in model.parameters()]).sum().reshape(1)
-    sums = fabric.all_gather(checksum.to(fabric.device)).flatten()
-    if not torch.allclose(sums, sums[0].expand_as(sums), rtol=0, atol=1e-6):
-        raise RuntimeError(f"DDP replicas disagree after training: parameter sums {sums.tolist()}")
 
 
 def _batch_size(batch) -> int:

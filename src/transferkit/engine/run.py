@@ -13,6 +13,7 @@ from transferkit.core.config import RunConfig
 from transferkit.engine import auto_search, loop
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.probe_run import fit_probe
+from transferkit.engine.start import begin, needs_probe, resumed_start
 from transferkit.runs.record import RunResult
 from transferkit.transfer import auto
 from transferkit.transfer.features import FeatureCache
@@ -33,9 +34,7 @@ def run(
     out = Path(out)
     strategy = cfg.transfer.strategy
     if strategy not in ("auto", "probe"):  # a resumed run's config holds what auto chose
-        distributed = cfg.train.devices > 1 or cfg.train.num_nodes > 1
-        # DDP processes prepare their own backbone and data: preparing here would be wasted.
-        return loop.fit(cfg, out, resume, None if distributed else prepare(cfg))
+        return fine_tune(cfg, out, resume, cache_dir=cache_dir)
     if strategy == "auto":
         auto.check_auto_config(cfg)
     else:
@@ -49,7 +48,36 @@ def run(
             return result
     if cfg.transfer.strategy == "probe":
         return fit_probe(cfg, out, prepared, cache=cache, outcome=outcome)
-    return loop.fit(cfg, out, False, prepared)
+    return fine_tune(cfg, out, prepared=prepared, cache=cache, outcome=outcome)
+
+
+def fine_tune(
+    cfg: RunConfig,
+    out: Path,
+    resume: bool = False,
+    *,
+    prepared: Prepared | None = None,
+    cache: FeatureCache | None = None,
+    cache_dir: str | Path | None = None,
+    outcome: ProbeOutcome | None = None,
+) -> RunResult:
+    """The training loop, started from the probe's head (LP-FT) with the checked augmentation.
+
+    ``prepared``, ``cache`` and ``outcome`` (a probe fitted on the same features) are reused when
+    given. A resumed run continues from its state: no refit, its config holds the choices.
+    """
+    distributed = cfg.train.devices > 1 or cfg.train.num_nodes > 1
+    if resume:
+        # DDP processes prepare their own backbone and data: preparing here would be wasted.
+        return loop.fit(cfg, out, True, None if distributed else prepare(cfg), resumed_start(cfg))
+    if needs_probe(cfg):
+        cache = cache or FeatureCache(cache_dir)  # checks the cache folder before any work
+        prepared = prepared or prepare(cfg)
+    elif not distributed:
+        prepared = prepared or prepare(cfg)
+    # Without the probe, non-classification runs resolve their choices without the data.
+    cfg, start = begin(cfg, out, prepared, cache, outcome)
+    return loop.fit(cfg, out, False, None if distributed else prepared, start)
 
 
 def _decide(
@@ -58,7 +86,7 @@ def _decide(
     """Replace ``auto`` by the recipe that measured best on val (``engine.auto_search``).
 
     The probe is fitted first (the baseline every fine-tuning trial must beat, and the head
-    a fine-tuning run can start from); the trials run through the loop, as the final run does.
+    each of them starts from); the trials run through :func:`fine_tune`, as the final run does.
     The choice reaches the run's ``config.yaml`` through the returned config; the result is the
     final run when the winner's trial already trained it (else None: the caller trains it).
     """
@@ -66,7 +94,7 @@ def _decide(
     outcome = probe_splits(prepared.backbone, prepared.splits, cfg, cache)
 
     def train(trial: RunConfig, trial_out: Path, trial_prepared: Prepared) -> RunResult:
-        return loop.fit(trial, trial_out, False, trial_prepared)
+        return fine_tune(trial, trial_out, prepared=trial_prepared, cache=cache, outcome=outcome)
 
     cfg, result = auto_search.choose(cfg, out, prepared, outcome, train)
     return cfg, outcome, result

@@ -27,7 +27,8 @@ def overview(cfg, metrics: dict, history: list[dict], monitor: str) -> Section:
         ["task", cfg.task],
         ["backbone", f"{cfg.model.backbone} (weights: {cfg.model.weights})"],
         ["strategy", cfg.transfer.strategy],
-        ["epochs run", f"{len(history)} of {cfg.train.epochs}"],
+        # Epoch 0 (the probe-initialised model of LP-FT) is evaluated, not run.
+        ["epochs run", f"{sum(r.get('epoch') != 0 for r in history)} of {cfg.train.epochs}"],
         ["best epoch", f"{best['epoch']} ({monitor} {fmt(best[monitor])})" if best else "n/a"],
         ["evaluated split", metrics.get("evaluated_split", "n/a")],
         [monitor, metrics.get(monitor, "n/a")],

@@ -26,6 +26,7 @@ from transferkit.runs.rundir import RunDir, RunHandle
 from transferkit.zoo.backbone import DataConfig
 
 AUTO_FILE = "auto.json"
+AUGMENT_FILE = "augment.json"
 
 
 @dataclass
@@ -113,19 +114,29 @@ class RunRecord:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
 
+    def augment_choice(self, record: dict[str, Any]) -> None:
+        """``augment.json``: the training augmentation used and the check that decided it."""
+        write_json(self.path / AUGMENT_FILE, record)
+
     def epoch(
         self,
         history: list[dict[str, Any]],
         model: nn.Module,
         meta: dict[str, Any],
         improved: bool,
-        state: dict[str, Any],
+        state: dict[str, Any] | None,
     ) -> None:
-        """History so far, the best (when ``improved``) and last checkpoints, the resume state."""
+        """History so far, the best (when ``improved``) and last checkpoints, the resume state.
+
+        ``state`` None writes no resume state (epoch 0, the probe-initialised model: a run resumes
+        from a trained epoch).
+        """
         self.dir.write_history(history)
         if improved:
             ckpt.save_model(self.dir.best, model, meta)
         ckpt.save_model(self.dir.last, model, meta)
+        if state is None:
+            return
         # Written last and self-contained (it holds the model too): a kill at any point leaves
         # either the previous epoch's state or this one's, never a mix.
         ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})

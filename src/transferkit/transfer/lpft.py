@@ -13,9 +13,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.core.recipe import probe_init_refusal
 from transferkit.transfer.linear import LinearFit, fold_standardisation
 from transferkit.transfer.probe import linear_head
+
+
+def resolve_init(cfg: RunConfig) -> tuple[str, str]:
+    """How a fine-tuning run of ``cfg`` starts its head, and why: ``("probe" | "random", reason)``.
+
+    ``init`` auto is the probe where it applies (classification with a linear head) and random
+    elsewhere; an explicit ``probe`` where it cannot apply was refused by the config's check.
+    """
+    why_not = probe_init_refusal(cfg.task, cfg.model.head)
+    if cfg.transfer.init == "random":
+        return "random", "--init random"
+    if why_not is None:
+        return "probe", "L2 chosen on val"
+    return "random", why_not
+
+
+def describe_init(mode: str, reason: str) -> str:
+    """The plan's "head init" text: ``probe (L2 chosen on val)``, ``random`` or ``random (why)``."""
+    return "random" if reason == "--init random" else f"{mode} ({reason})"
 
 
 def probe_head_state(

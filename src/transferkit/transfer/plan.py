@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from transferkit.transfer.model import TransferModel
 from transferkit.transfer.strategy import Strategy
 
+BN_WORDS = {
+    "eval": "fixed in every pretrained stage",
+    "frozen": "fixed in frozen stages",
+    "train": "updated in every stage",
+}
+
 
 @dataclass(frozen=True)
 class PlanRow:
@@ -30,6 +36,7 @@ class FreezePlan:
     epochs: int
     bn: str
     rows: tuple[PlanRow, ...]
+    head_init: str = ""  # "probe (L2 chosen on val)", "random" …; empty: not a fine-tuning plan
 
     def trainable_flags(self, epoch: int) -> list[bool]:
         """Trainable flag per group (``TransferModel.groups()`` order) for ``epoch`` (0-based)."""
@@ -49,6 +56,7 @@ class FreezePlan:
             "strategy": self.strategy,
             "epochs": self.epochs,
             "bn": self.bn,
+            "head_init": self.head_init or None,
             "total_parameters": self.total_parameters(),
             "groups": [
                 {
@@ -69,9 +77,11 @@ class FreezePlan:
         head += "  " + ("epochs trainable" if changes else "trains")
         lines = [
             f"Freeze plan: strategy {self.strategy}, {self.epochs} epoch(s), "
-            f"BatchNorm in frozen stages: {'eval (statistics fixed)' if self.bn == 'frozen' else 'train'}",
-            head,
+            f"BatchNorm statistics: {BN_WORDS.get(self.bn, self.bn)}",
         ]
+        if self.head_init:
+            lines.append(f"head init: {self.head_init}")
+        lines.append(head)
         for r in self.rows:
             if changes:
                 when = "".join("T" if t else "." for t in r.trainable_by_epoch)
@@ -93,8 +103,11 @@ class FreezePlan:
         return "\n".join(lines)
 
 
-def build_plan(model: TransferModel, strategy: Strategy, epochs: int) -> FreezePlan:
-    """The plan of ``strategy`` on ``model`` over ``epochs`` epochs."""
+def build_plan(
+    model: TransferModel, strategy: Strategy, epochs: int, head_init: str = ""
+) -> FreezePlan:
+    """The plan of ``strategy`` on ``model`` over ``epochs`` epochs; ``head_init`` says how the
+    new head starts (:func:`transferkit.transfer.lpft.describe_init`)."""
     groups = model.groups()
     stages = [g for g in groups if g.pretrained]
     n = len(stages)
@@ -110,4 +123,4 @@ def build_plan(model: TransferModel, strategy: Strategy, epochs: int) -> FreezeP
             stage_index += 1
         else:
             rows.append(PlanRow(g.name, False, g.num_parameters(), 1.0, (True,) * epochs))
-    return FreezePlan(strategy.label, epochs, strategy.bn, tuple(rows))
+    return FreezePlan(strategy.label, epochs, strategy.bn, tuple(rows), head_init)

@@ -11,9 +11,10 @@ import torchmetrics.functional as MF
 from torch import nn
 
 from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.data.augment import augment_from_config, classification_train_transform
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
-from transferkit.data.transforms.classify import eval_transform, train_transform
+from transferkit.data.transforms.classify import eval_transform
 from transferkit.tasks.common.heads import check_weights, choose_head
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
@@ -140,7 +141,10 @@ class ClassifyTask:
             test_fraction=d.test_fraction,
             seed=d.split_seed,
             on_bad_image=d.on_bad_image,
-            train_transform=train_transform(data_config, d.img_size),
+            # The augmentation the settings ask for (auto: "default" until the engine's check).
+            train_transform=classification_train_transform(
+                augment_from_config(d), data_config, d.img_size
+            ),
             eval_transform=eval_transform(data_config, d.img_size),
         )
 

@@ -103,12 +103,36 @@ def test_frozen_batchnorm_statistics_do_not_move_over_an_epoch():
 
 def test_bn_train_mode_lets_frozen_statistics_update():
     model = tiny_classifier()
-    model.set_trainable([False, False, False, True], freeze_norms=False)
+    model.set_trainable([False, False, False, True], bn="train")
     model.train()
     bn = model.net.backbone.blocks[0][1]
     before = bn.running_mean.clone()
     model(torch.randn(4, 3, 32, 32) + 2)
     assert bn.training and not torch.equal(bn.running_mean, before)
+
+
+def test_bn_eval_mode_fixes_every_pretrained_stage_while_its_weights_train():
+    model = tiny_classifier()
+    plan = build_plan(model, parse_strategy("full"), epochs=1)
+    model.set_trainable(plan.trainable_flags(0), bn="eval")
+    model.train()
+    norms = [m for m in model.net.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    stats = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    conv = model.net.backbone.blocks[0][0].weight.clone()
+    opt = build_optimizer(model, plan, TrainSettings(lr=0.1))
+    x, y = torch.randn(8, 3, 32, 32) * 3 + 1, torch.randint(0, 3, (8,))
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+    assert norms and not any(m.training for m in norms)
+    for m, (mean, var) in zip(norms, stats):
+        assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)
+    assert not torch.equal(model.net.backbone.blocks[0][0].weight, conv)
+
+
+def test_unknown_bn_mode_is_refused():
+    with pytest.raises(ValueError, match="bn must be one of eval, frozen, train"):
+        tiny_classifier().set_trainable([True] * 4, bn="fixed")
 
 
 def test_discriminative_lr_per_group():

@@ -8,7 +8,10 @@ decoder…) and knows two kinds of parameter groups:
 * the new parts the task put on top (head, FPN, RPN, decoder…), which always train at the base LR.
 
 Frozen BatchNorm has one meaning here: a frozen stage's norm layers stay in eval mode across
-``.train()`` calls, so their running statistics do not move.
+``.train()`` calls, so their running statistics do not move. The BatchNorm mode (``--bn``) says
+which stages that applies to: ``eval`` every pretrained stage, trainable or not (their weights still
+train); ``frozen`` the frozen stages only; ``train`` none. The new parts' norm layers always update:
+their statistics start from nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 
+from transferkit.core.config import BN_MODES
 from transferkit.zoo.backbone import Backbone, Stage
 
 
@@ -65,12 +69,14 @@ class TransferModel(nn.Module):
             raise RuntimeError(f"parameters in no group: {names[:5]}")
         return groups
 
-    def set_trainable(self, trainable: list[bool], freeze_norms: bool = True) -> None:
-        """Set ``requires_grad`` per group (same order as :meth:`groups`).
+    def set_trainable(self, trainable: list[bool], bn: str = "frozen") -> None:
+        """Set ``requires_grad`` per group (same order as :meth:`groups`) and apply the BN mode.
 
-        With ``freeze_norms`` the norm layers of frozen groups stay in eval mode from now on, so their
-        running statistics do not move while the rest of the model trains.
+        ``bn`` (see :data:`BN_MODES`) picks the groups whose norm layers stay in eval mode from now
+        on, so their running statistics do not move while the rest of the model trains.
         """
+        if bn not in BN_MODES:
+            raise ValueError(f"bn must be one of {', '.join(BN_MODES)}, got {bn!r}")
         groups = self.groups()
         if len(trainable) != len(groups):
             raise ValueError(f"expected {len(groups)} flags, got {len(trainable)}")
@@ -78,7 +84,7 @@ class TransferModel(nn.Module):
         for group, on in zip(groups, trainable):
             for p in group.params:
                 p.requires_grad_(on)
-            if not on and freeze_norms:
+            if (bn == "frozen" and not on) or (bn == "eval" and group.pretrained):
                 for m in group.modules:
                     self._frozen_norms.extend(x for x in m.modules() if _is_norm(x))
         self.train(self.training)

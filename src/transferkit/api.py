@@ -22,7 +22,7 @@ from typing import Any
 from torch.utils.data import DataLoader
 
 from transferkit import zoo
-from transferkit.core.config import RunConfig
+from transferkit.core.config import RunConfig, resolved_bn
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.data.check.dataset import check_dataset, format_report
 from transferkit.data.convert import convert_dataset
@@ -196,7 +196,7 @@ def plan(
         backbone=backbone, strategy=strategy, epochs=epochs, **settings
     )
     t = cfg.transfer
-    parsed = parse_strategy(strategy, unfreeze_every=t.unfreeze_every, lr_decay=t.lr_decay, bn=t.bn)
+    parsed = parse_strategy(strategy, unfreeze_every=t.unfreeze_every, lr_decay=t.lr_decay, bn=resolved_bn(cfg))
     model = get_task(task).build_model(
         zoo.create_backbone(backbone, weights="none"), num_classes, cfg.model
     )

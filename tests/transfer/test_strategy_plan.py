@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.tiny import tiny_classifier
-from transferkit.core.config import TrainSettings
+from transferkit.core.config import RunConfig, TrainSettings, resolved_bn
 from transferkit.core.errors import ConfigError
 from transferkit.engine.optim import build_optimizer
 from transferkit.transfer.plan import build_plan
@@ -143,3 +143,13 @@ def test_discriminative_lr_per_group():
     assert lrs == pytest.approx(
         {"stage0": 1e-2 / 8, "stage1": 1e-2 / 4, "stage2": 1e-2 / 2, "head": 1e-2}
     )
+
+
+@pytest.mark.parametrize(
+    ("bn", "weights", "expected"),
+    [("auto", "auto", "eval"), ("auto", "none", "frozen"), ("train", "auto", "train"),
+     ("frozen", "none", "frozen"), ("eval", "none", "eval")],
+)
+def test_bn_auto_fixes_pretrained_statistics_and_lets_random_init_update(bn, weights, expected):
+    cfg = RunConfig().with_values(bn=bn, weights=weights)
+    assert resolved_bn(cfg) == expected

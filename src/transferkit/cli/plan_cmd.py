@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from transferkit.cli.common import print_json
-from transferkit.core.config import BN_MODES, TASKS
+from transferkit.core.config import BN_CHOICES, TASKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--lr-decay", dest="lr_decay", type=float)
     p.add_argument("--unfreeze-every", dest="unfreeze_every", type=int)
-    p.add_argument("--bn", choices=BN_MODES)
+    p.add_argument("--bn", choices=BN_CHOICES)
     p.add_argument(
         "--init",
         choices=["auto", "probe", "random"],

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 
 from transferkit.core import console
-from transferkit.core.config import BN_MODES, TASKS, RunConfig
+from transferkit.core.config import BN_CHOICES, TASKS, RunConfig
 
-BN_HELP = "eval = every pretrained stage, frozen = frozen stages, train = none"
+BN_HELP = (
+    "BatchNorm statistics: auto (default) = eval with pretrained weights, frozen with random init; "
+    "eval = fixed in every pretrained stage; frozen = fixed in frozen stages; train = updated"
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +83,7 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
 
 def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     """The head, detector, split, early-stopping, device and input options of ``train``."""
-    p.add_argument("--bn", choices=BN_MODES, help="BatchNorm statistics fixed in: " + BN_HELP)
+    p.add_argument("--bn", choices=BN_CHOICES, help=BN_HELP)
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
     p.add_argument("--head-hidden", dest="head_hidden", type=int)
     p.add_argument("--head-dropout", dest="head_dropout", type=float)

@@ -19,7 +19,7 @@ from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
 from transferkit.core import console
-from transferkit.core.config import RunConfig
+from transferkit.core.config import RunConfig, resolved_bn
 from transferkit.engine.evaluation import check_replicas_agree, final_metrics, run_evaluation
 from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
@@ -145,7 +145,7 @@ def _setup(
     start.load(model)  # before DDP wraps the model: every process starts from the same head
     tr = cfg.transfer
     strategy = parse_strategy(
-        tr.strategy, unfreeze_every=tr.unfreeze_every, lr_decay=tr.lr_decay, bn=tr.bn
+        tr.strategy, unfreeze_every=tr.unfreeze_every, lr_decay=tr.lr_decay, bn=resolved_bn(cfg)
     )
     plan = build_plan(model, strategy, t.epochs, start.label)
     log.info(_data_line(splits))

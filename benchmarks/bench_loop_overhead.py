@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from transferkit.core.config import RunConfig
+from transferkit.data.datasets import DataSplits
 from transferkit.engine.loop import fit
 from transferkit.engine.optim import build_optimizer, warmup_cosine
-from transferkit.data.datasets import DataSplits
 from transferkit.tasks.classify import TASK
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT / "src"))
 def make_run(folder: Path, backbone: str, size: int) -> tuple[Path, str]:
     """A run directory as training leaves it (classify, 10 classes); returns it and the weights."""
     from transferkit.core.config import RunConfig
+    from transferkit.core.errors import WeightsUnavailableError
     from transferkit.runs import checkpoint as ckpt
     from transferkit.runs.rundir import RunDir
-    from transferkit.core.errors import WeightsUnavailableError
     from transferkit.tasks import get_task
     from transferkit.zoo import create_backbone
 
@@ -71,10 +71,10 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
-    from transferkit.runs.rundir import load_run
     from transferkit.export import export
     from transferkit.export.onnx_export import sidecar_path
     from transferkit.export.parity import onnx_session
+    from transferkit.runs.rundir import load_run
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

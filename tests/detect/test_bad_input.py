@@ -7,8 +7,8 @@ import json
 import pytest
 
 from transferkit.cli.main import main
-from transferkit.data.records import assign_splits, read_source
 from transferkit.core.errors import DatasetError
+from transferkit.data.records import assign_splits, read_source
 
 from .helpers import make_image, simple_coco
 from .test_readers import _voc, _yolo_image

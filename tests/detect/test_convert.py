@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from transferkit.cli.main import main
+from transferkit.core.errors import DatasetError
 from transferkit.data.boxes import (
     cxcywh_norm_to_xyxy,
     xywh_to_xyxy,
@@ -16,7 +17,6 @@ from transferkit.data.boxes import (
 )
 from transferkit.data.convert import convert_dataset
 from transferkit.data.records import read_source
-from transferkit.core.errors import DatasetError
 
 from .helpers import make_image, write_coco
 

@@ -7,6 +7,7 @@ import pycocotools.mask as mask_utils
 import pytest
 from PIL import Image
 
+from transferkit.core.errors import DatasetError
 from transferkit.data.masks import (
     instances_to_class_mask,
     mask_to_box,
@@ -19,7 +20,6 @@ from transferkit.data.masks import (
     voc_colormap,
     write_index_png,
 )
-from transferkit.core.errors import DatasetError
 
 
 def test_polygon_covers_the_pixels_between_its_edges():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transferkit.data.masks import polygons_to_mask
+from transferkit.data.datasets.segmentation import load_semantic_data
 from transferkit.data.demo.nuclei import (
     MIN_INSTANCE_AREA,
     load_nuclei,
@@ -17,7 +17,7 @@ from transferkit.data.demo.nuclei import (
     nuclei_folder,
     tiles,
 )
-from transferkit.data.datasets.segmentation import load_semantic_data
+from transferkit.data.masks import polygons_to_mask
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "nuclei"
 

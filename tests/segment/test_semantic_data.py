@@ -10,16 +10,16 @@ import torch
 from PIL import Image
 
 from tests.segment.helpers import blob_mask, write_pair
-from transferkit.data.masks import mask_to_rle
+from transferkit.core.errors import DatasetError
 from transferkit.data.datasets.segmentation import (
     collate_segmentation,
     load_semantic_data,
 )
+from transferkit.data.masks import mask_to_rle
 from transferkit.data.transforms.segment import (
     segmentation_eval_transform,
     segmentation_train_transform,
 )
-from transferkit.core.errors import DatasetError
 from transferkit.zoo.backbone import DataConfig
 
 DC = DataConfig(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), input_size=(3, 32, 32))

@@ -142,3 +142,12 @@ def test_cli_convert(tmp_path, capsys):
         # [30, 10, 37, 35] -> centre (33.5, 22.5), size 7 x 25.
         "1 0.418750 0.562500 0.087500 0.625000",
     ]
+
+
+def test_cli_unknown_target_format_names_the_registered_ones(tmp_path, capsys):
+    from transferkit.cli.main import main
+
+    assert main(["data", "convert", str(tmp_path), str(tmp_path / "out"), "--to", "yolp"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown target format 'yolp'. Did you mean 'yolo'?" in err
+    assert "valid formats: yolo, voc, coco" in err

@@ -10,8 +10,6 @@ import argparse
 
 from transferkit.core.config import TASKS
 
-BOX_FORMATS = ("coco", "voc", "yolo")
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -33,10 +31,22 @@ def _register_convert(actions: argparse._SubParsersAction) -> None:
     )
     p.add_argument("src", metavar="SRC", help="annotation file or data set folder")
     p.add_argument("dst", metavar="DST", help="output folder (new or empty)")
+    # Format names are checked by the converter against the FORMATS registry (did-you-mean
+    # included), so a new format needs no change here.
     p.add_argument(
-        "--from", dest="src_format", default="auto", choices=["auto", *BOX_FORMATS, "masks"]
+        "--from",
+        dest="src_format",
+        default="auto",
+        metavar="FORMAT",
+        help="auto (default), a box format (coco, voc, yolo …) or masks",
     )
-    p.add_argument("--to", dest="dst_format", required=True, choices=[*BOX_FORMATS, "masks"])
+    p.add_argument(
+        "--to",
+        dest="dst_format",
+        required=True,
+        metavar="FORMAT",
+        help="a box format that can be written (coco, voc, yolo …) or masks",
+    )
     p.add_argument(
         "--segmentation",
         default="polygon",

@@ -240,3 +240,19 @@ def test_auto_is_refused_up_front_for_tasks_other_than_classification(
         run(_cfg(data).with_values(task=task), tmp_path / "run")
     assert "--strategy head" in caught.value.hint
     assert not (tmp_path / "run").exists()
+
+
+def test_a_trial_is_scored_on_its_trained_epochs_not_on_the_probe_it_started_from():
+    from types import SimpleNamespace
+
+    from transferkit.engine.auto_search import fine_tuned_score
+
+    history = [
+        {"epoch": 0, "accuracy": 0.9},
+        {"epoch": 1, "accuracy": 0.5},
+        {"epoch": 2, "accuracy": 0.6},
+    ]
+    result = SimpleNamespace(history=history, metrics={"val": {"accuracy": 0.9}})
+    assert fine_tuned_score(result, "accuracy") == 0.6
+    no_epochs = SimpleNamespace(history=history[:1], metrics={"val": {"accuracy": 0.9}})
+    assert fine_tuned_score(no_epochs, "accuracy") == 0.9

@@ -96,7 +96,7 @@ class Trials:
             self.prepared if exact else self._val_only,
         )
         seconds = time.perf_counter() - started
-        score = float(result.metrics["val"][self.prepared.task.monitor])  # val, never test
+        score = fine_tuned_score(result, self.prepared.task.monitor)  # val, never test
         if not exact:  # its checkpoints serve nobody: free the disk now
             shutil.rmtree(folder, ignore_errors=True)
         return Trial(candidate, epochs, score, seconds, result if exact else None)
@@ -233,3 +233,15 @@ def _redraw_report(cfg: RunConfig, record: RunRecord, prepared: Prepared) -> Non
     record.load_best(model)
     handle = record.handle(cfg, splits.class_names, prepared.backbone.data_config, model)
     write_report_safely(record.path, splits, warn=console.info, handle=handle)
+
+
+def fine_tuned_score(result, monitor: str) -> float:
+    """A trial's best val score over its trained epochs (epoch 0, the probe-initialised model, left
+    out): with it, every trial would tie at the probe's score whenever fine-tuning does not help yet,
+    and the halving could not tell the candidates apart. The probe itself is its own candidate."""
+    scores = [
+        float(row[monitor])
+        for row in result.history
+        if int(row.get("epoch") or 0) >= 1 and row.get(monitor) not in (None, "")
+    ]
+    return max(scores) if scores else float(result.metrics["val"][monitor])

@@ -196,11 +196,18 @@ def plan(
         backbone=backbone, strategy=strategy, epochs=epochs, **settings
     )
     t = cfg.transfer
-    parsed = parse_strategy(strategy, unfreeze_every=t.unfreeze_every, lr_decay=t.lr_decay, bn=resolved_bn(cfg))
+    init, reason = resolve_init(cfg)
+    parsed = parse_strategy(
+        strategy,
+        unfreeze_every=t.unfreeze_every,
+        lr_decay=t.lr_decay,
+        bn=resolved_bn(cfg),
+        head_ready=init == "probe",
+    )
     model = get_task(task).build_model(
         zoo.create_backbone(backbone, weights="none"), num_classes, cfg.model
     )
-    return build_plan(model, parsed, epochs, describe_init(*resolve_init(cfg)))
+    return build_plan(model, parsed, epochs, describe_init(init, reason))
 
 
 def curve(

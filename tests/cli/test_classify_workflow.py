@@ -41,7 +41,8 @@ def test_train_evaluate_predict_each_strategy(strategy, folder, tmp_path, capsys
     assert "Freeze plan: strategy " + strategy in out
     plan = json.loads((run / "plan.json").read_text())
     trainable = {g["group"]: g["trainable_by_epoch"][0] for g in plan["groups"]}
-    expected_layer4 = strategy in ("partial:2", "full")
+    # gradual's head starts from the probe (--init auto), so its deepest stage trains from epoch 1
+    expected_layer4 = strategy in ("partial:2", "full", "gradual")
     assert trainable["layer4"] is expected_layer4 and trainable["head"] is True
     assert trainable["layer3"] is (strategy in ("partial:2", "full"))
     assert trainable["stem"] is (strategy == "full")

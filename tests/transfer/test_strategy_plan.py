@@ -153,3 +153,19 @@ def test_discriminative_lr_per_group():
 def test_bn_auto_fixes_pretrained_statistics_and_lets_random_init_update(bn, weights, expected):
     cfg = RunConfig().with_values(bn=bn, weights=weights)
     assert resolved_bn(cfg) == expected
+
+
+def test_gradual_with_a_probe_fitted_head_unfreezes_its_first_stage_in_epoch_one():
+    model = tiny_classifier()
+    plain = build_plan(model, parse_strategy("gradual"), epochs=3)
+    ready = build_plan(model, parse_strategy("gradual", head_ready=True), epochs=3)
+    assert [plain.trainable_flags(e) for e in range(3)] == [
+        [False, False, False, True],
+        [False, False, True, True],
+        [False, True, True, True],
+    ]
+    assert [ready.trainable_flags(e) for e in range(3)] == [
+        [False, False, True, True],
+        [False, True, True, True],
+        [True, True, True, True],
+    ]

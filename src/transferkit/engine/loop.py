@@ -145,7 +145,11 @@ def _setup(
     start.load(model)  # before DDP wraps the model: every process starts from the same head
     tr = cfg.transfer
     strategy = parse_strategy(
-        tr.strategy, unfreeze_every=tr.unfreeze_every, lr_decay=tr.lr_decay, bn=resolved_bn(cfg)
+        tr.strategy,
+        unfreeze_every=tr.unfreeze_every,
+        lr_decay=tr.lr_decay,
+        bn=resolved_bn(cfg),
+        head_ready=start.init == "probe",  # a resumed run's start says so without the weights
     )
     plan = build_plan(model, strategy, t.epochs, start.label)
     log.info(_data_line(splits))

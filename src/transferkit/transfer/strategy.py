@@ -33,6 +33,7 @@ class Strategy:
     unfreeze_every: int = 1  # gradual
     lr_decay: float = 0.5
     bn: str = "frozen"
+    head_ready: bool = False  # the head was fitted before epoch 1 (from the probe)
 
     @property
     def label(self) -> str:
@@ -46,7 +47,8 @@ class Strategy:
         elif self.name == "partial":
             k = self.num_trainable
         elif self.name == "gradual":
-            k = epoch // self.unfreeze_every
+            # "the head first": a head that starts from the probe has had its turn already
+            k = epoch // self.unfreeze_every + int(self.head_ready)
         else:  # full
             k = num_stages
         k = max(0, min(k, num_stages))
@@ -68,15 +70,24 @@ class Strategy:
 
 
 def parse_strategy(
-    text: str, *, unfreeze_every: int = 1, lr_decay: float = 0.5, bn: str = "frozen"
+    text: str,
+    *,
+    unfreeze_every: int = 1,
+    lr_decay: float = 0.5,
+    bn: str = "frozen",
+    head_ready: bool = False,
 ) -> Strategy:
-    """Parse ``head``, ``partial:N``, ``gradual`` or ``full`` into a :class:`Strategy`."""
+    """Parse ``head``, ``partial:N``, ``gradual`` or ``full`` into a :class:`Strategy`.
+
+    ``head_ready``: the head starts fitted (from the probe), so ``gradual`` unfreezes its first
+    stage in epoch 1 instead of training the head alone first.
+    """
     text = str(text).strip()
     match = re.fullmatch(r"partial:(\d+)", text)
     if match:
-        return Strategy("partial", int(match.group(1)), unfreeze_every, lr_decay, bn)
+        return Strategy("partial", int(match.group(1)), unfreeze_every, lr_decay, bn, head_ready)
     if text in ("head", "gradual", "full"):
-        return Strategy(text, 0, unfreeze_every, lr_decay, bn)
+        return Strategy(text, 0, unfreeze_every, lr_decay, bn, head_ready)
     if text.startswith("partial"):
         raise ConfigError(
             f"invalid strategy {text!r}: partial needs a stage count, e.g. partial:2",

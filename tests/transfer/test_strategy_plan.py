@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from tests.tiny import tiny_classifier
 from transferkit.core.config import RunConfig, TrainSettings, resolved_bn
 from transferkit.core.errors import ConfigError
-from transferkit.engine.optim import build_optimizer
+from transferkit.engine.optim import build_optimizer, warmup_cosine
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
 
@@ -169,3 +169,23 @@ def test_gradual_with_a_probe_fitted_head_unfreezes_its_first_stage_in_epoch_one
         [False, True, True, True],
         [True, True, True, True],
     ]
+
+
+def test_a_stage_that_unfreezes_later_warms_up_again_from_its_first_step():
+    model = tiny_classifier()
+    plan = build_plan(model, parse_strategy("gradual", lr_decay=1.0), epochs=4)
+    opt = build_optimizer(model, plan, TrainSettings(lr=1.0))
+    sched = warmup_cosine(opt, warmup_steps=10, total_steps=40, steps_per_epoch=10)
+    lrs = {g["name"]: [] for g in opt.param_groups}
+    for _ in range(40):
+        for g in opt.param_groups:
+            lrs[g["name"]].append(g["lr"])
+        opt.step()
+        sched.step()
+    head = lrs["head"]  # trains from step 0: the shared warm-up then cosine
+    assert head[0] == pytest.approx(0.1) and head[9] == pytest.approx(1.0)
+    for name, first in (("stage2", 10), ("stage1", 20), ("stage0", 30)):  # gradual: deepest first
+        expected = [0.0] * first + [
+            head[s] * min(1.0, (s - first + 1) / 10) for s in range(first, 40)
+        ]
+        assert lrs[name] == pytest.approx(expected), name

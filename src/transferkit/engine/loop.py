@@ -170,7 +170,7 @@ def _setup(
     optimizer = build_optimizer(model, plan, t)
     total_steps = t.epochs * len(train_loader)
     warmup = min(int(t.warmup_epochs * len(train_loader)), max(0, total_steps - 1))
-    scheduler = warmup_cosine(optimizer, max(1, warmup), total_steps)
+    scheduler = warmup_cosine(optimizer, max(1, warmup), total_steps, len(train_loader))
     if fabric.world_size > 1:  # DDP registers only parameters that require grad when it wraps
         model.set_trainable([True] * len(plan.rows))
     wrapped, optimizer = fabric.setup(model, optimizer)

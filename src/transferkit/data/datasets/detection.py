@@ -21,6 +21,19 @@ from transferkit.data.images import load_image_rgb
 from transferkit.data.records import DetectionRecord
 
 
+def load_record_image(r: DetectionRecord, placed: str):
+    """The RGB image of ``r``, refused when its size is not the one the annotation gives (its
+    ``placed`` — boxes, masks — would land in the wrong pixels)."""
+    pil = load_image_rgb(r.path)
+    if pil.size != (r.width, r.height):
+        raise DatasetError(
+            f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
+            f"{r.width}x{r.height}",
+            hint=f"re-export the annotations for these images ({placed} would be misplaced)",
+        )
+    return pil
+
+
 class DetectionDataset(Dataset):
     """Records to ``(image, target)`` samples (see the module documentation)."""
 
@@ -34,13 +47,7 @@ class DetectionDataset(Dataset):
 
     def __getitem__(self, i: int):
         r = self.records[i]
-        pil = load_image_rgb(r.path)
-        if pil.size != (r.width, r.height):
-            raise DatasetError(
-                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
-                f"{r.width}x{r.height}",
-                hint="re-export the annotations for these images (boxes would be misplaced)",
-            )
+        pil = load_record_image(r, "boxes")
         image = tv_tensors.Image(TF.pil_to_tensor(pil))
         keep = [o for o in r.objects if not (self.train and o.iscrowd)]
         boxes = torch.tensor([o.box for o in keep], dtype=torch.float32).reshape(-1, 4)

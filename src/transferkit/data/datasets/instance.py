@@ -12,14 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
 from torchvision import tv_tensors
-from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from transferkit.core.errors import DatasetError
 from transferkit.data.boxes import xyxy_to_xywh_list
-from transferkit.data.images import load_image_rgb
+from transferkit.data.datasets.detection import DetectionDataset, load_record_image
 from transferkit.data.masks import check_segmentation, segmentation_to_mask
 from transferkit.data.records import DetectionRecord, Issues
 
@@ -44,26 +42,12 @@ def check_records(records: list[DetectionRecord], issues: Issues) -> list[Detect
     return records
 
 
-class InstanceDataset(Dataset):
+class InstanceDataset(DetectionDataset):
     """Records to ``(image, target)``: detection targets plus ``masks`` (and originals for eval)."""
-
-    def __init__(self, records: list[DetectionRecord], transform: v2.Transform, train: bool):
-        self.records = list(records)
-        self.transform = transform
-        self.train = train
-
-    def __len__(self) -> int:
-        return len(self.records)
 
     def __getitem__(self, i: int):
         r = self.records[i]
-        pil = load_image_rgb(r.path)
-        if pil.size != (r.width, r.height):
-            raise DatasetError(
-                f"{r.path}: image is {pil.size[0]}x{pil.size[1]} but its annotation says "
-                f"{r.width}x{r.height}",
-                hint="re-export the annotations for these images (masks would be misplaced)",
-            )
+        pil = load_record_image(r, "masks")
         keep = [o for o in r.objects if not (self.train and o.iscrowd)]
         where = f"{r.file_name or r.path.name}"
         masks = torch.zeros((len(keep), r.height, r.width), dtype=torch.uint8)

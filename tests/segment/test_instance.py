@@ -253,3 +253,10 @@ def test_evaluate_predictions_accepts_polygons_and_refuses_rle_of_another_size(t
     (tmp_path / "res.json").write_text(json.dumps(perfect))
     with pytest.raises(DatasetError, match=r"result #1 .*RLE size \[32, 64\]"):
         evaluate_predictions(path, tmp_path / "res.json", {})
+
+
+def test_skipped_segmentations_are_counted_and_said_as_for_detection(tmp_path, capsys):
+    path = write_coco(tmp_path, bad=[[10, 10, 20, 10]])
+    d = TASK.load_data(cfg_for(path, on_bad_image="skip", quiet=False), TinyBackbone().data_config)
+    assert d.summary["skipped"] == 1 and d.summary["clipped_boxes"] == 0
+    assert "annotations skipped or repaired (bad segmentation: 1)" in capsys.readouterr().out

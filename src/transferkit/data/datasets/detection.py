@@ -8,6 +8,7 @@ coordinates: ``orig_boxes``, ``orig_size`` (h, w), ``iscrowd`` and ``area``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,9 +17,19 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from transferkit.core import console
+from transferkit.core.config import RunConfig
 from transferkit.core.errors import DatasetError
+from transferkit.data.datasets import DataSplits
 from transferkit.data.images import load_image_rgb
-from transferkit.data.records import DetectionRecord
+from transferkit.data.records import (
+    DetectionRecord,
+    Issues,
+    assign_splits,
+    read_source,
+    split_summary,
+)
+from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
 
 
 def load_record_image(r: DetectionRecord, placed: str):
@@ -66,3 +77,43 @@ class DetectionDataset(Dataset):
             areas = [o.area if o.area is not None else o.box_area for o in keep]
             target["area"] = torch.tensor(areas, dtype=torch.float32)
         return image, target
+
+
+def load_box_data(
+    cfg: RunConfig,
+    dataset: type[DetectionDataset] = DetectionDataset,
+    check: Callable[[list[DetectionRecord], Issues], list[DetectionRecord]] | None = None,
+) -> DataSplits:
+    """Read ``cfg.data`` (COCO, VOC or YOLO), ``check`` each split's records (instance masks), carve
+    the splits and attach the detection transforms: the data of the detect and instance tasks.
+
+    Annotations skipped or repaired are counted in the summary and said once (never silent).
+    """
+    d = cfg.data
+    source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
+    if check is not None:
+        for records in source.splits.values():
+            check(records, source.issues)
+    splits = assign_splits(source, d.val_fraction, d.test_fraction, d.split_seed)
+    size = image_size_of(cfg)
+    counts = dict(source.issues.counts)
+    if counts and not cfg.train.quiet:
+        said = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
+        console.info(f"data: annotations skipped or repaired ({said}); examples in data.json")
+    summary = {
+        "format": source.format,
+        "skipped": sum(v for k, v in counts.items() if k != "clipped_box"),
+        "clipped_boxes": counts.get("clipped_box", 0),
+        "category_ids": source.category_ids,
+        "img_size": size,
+        "splits": split_summary(splits, source.class_names),
+        "annotation_issues": source.issues.summary(),
+    }
+    test = splits["test"]
+    return DataSplits(
+        train=dataset(splits["train"], train_transform(size), train=True),
+        val=dataset(splits["val"], eval_transform(size), train=False),
+        test=dataset(test, eval_transform(size), train=False) if test else None,
+        class_names=source.class_names,
+        summary=summary,
+    )

@@ -11,13 +11,10 @@ from typing import Any
 
 import torch
 
-from transferkit.core import console
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.datasets import DataSplits
-from transferkit.data.datasets.detection import DetectionDataset
-from transferkit.data.records import assign_splits, read_source, split_summary
-from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
+from transferkit.data.datasets.detection import load_box_data
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original
 from transferkit.tasks.common.detectors import (
@@ -128,31 +125,7 @@ class DetectTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         """Read ``cfg.data`` (COCO, VOC or YOLO), split it, and attach the transforms."""
-        d = cfg.data
-        source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
-        splits = assign_splits(source, d.val_fraction, d.test_fraction, d.split_seed)
-        size = image_size_of(cfg)
-        test = splits["test"]
-        counts = dict(source.issues.counts)
-        if counts and not cfg.train.quiet:  # never silent: say what was skipped or repaired
-            said = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
-            console.info(f"data: annotations skipped or repaired ({said}); examples in data.json")
-        summary = {
-            "format": source.format,
-            "skipped": sum(v for k, v in counts.items() if k != "clipped_box"),
-            "clipped_boxes": counts.get("clipped_box", 0),
-            "category_ids": source.category_ids,
-            "img_size": size,
-            "splits": split_summary(splits, source.class_names),
-            "annotation_issues": source.issues.summary(),
-        }
-        return DataSplits(
-            train=DetectionDataset(splits["train"], train_transform(size), train=True),
-            val=DetectionDataset(splits["val"], eval_transform(size), train=False),
-            test=DetectionDataset(test, eval_transform(size), train=False) if test else None,
-            class_names=source.class_names,
-            summary=summary,
-        )
+        return load_box_data(cfg)
 
     def collate(self, samples: list[Any]) -> tuple[list[torch.Tensor], list[dict]]:
         return collate_detection(samples)

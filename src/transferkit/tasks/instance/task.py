@@ -29,10 +29,9 @@ from torchvision.ops import MultiScaleRoIAlign
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.datasets import DataSplits
+from transferkit.data.datasets.detection import load_box_data
 from transferkit.data.datasets.instance import InstanceDataset, check_records
 from transferkit.data.masks import mask_to_rle
-from transferkit.data.records import assign_splits, read_source, split_summary
-from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original_with_masks
 from transferkit.tasks.common.detectors import (
@@ -183,27 +182,7 @@ class InstanceTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         """Read ``cfg.data`` (COCO with polygons / RLE), check the masks, split, add transforms."""
-        d = cfg.data
-        source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
-        for records in source.splits.values():
-            check_records(records, source.issues)
-        splits = assign_splits(source, d.val_fraction, d.test_fraction, d.split_seed)
-        size = image_size_of(cfg)
-        test = splits["test"]
-        summary = {
-            "format": source.format,
-            "category_ids": source.category_ids,
-            "img_size": size,
-            "splits": split_summary(splits, source.class_names),
-            "annotation_issues": source.issues.summary(),
-        }
-        return DataSplits(
-            train=InstanceDataset(splits["train"], train_transform(size), train=True),
-            val=InstanceDataset(splits["val"], eval_transform(size), train=False),
-            test=InstanceDataset(test, eval_transform(size), train=False) if test else None,
-            class_names=source.class_names,
-            summary=summary,
-        )
+        return load_box_data(cfg, InstanceDataset, check=check_records)
 
     def collate(self, samples: list[Any]) -> tuple[list[torch.Tensor], list[dict]]:
         return collate_detection(samples)

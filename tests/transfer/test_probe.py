@@ -14,6 +14,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.engine.run import run
 from transferkit.transfer.linear import fit_logistic, fold_standardisation, select_l2
+from transferkit.transfer.probe import feature_scale
 
 
 def _blobs(n=90, d=5, k=3, seed=0):
@@ -58,6 +59,29 @@ def test_fold_standardisation_gives_the_same_logits():
     torch.testing.assert_close(
         fold_standardisation(fit, mean, std).logits(x), fit.logits((x - mean) / std)
     )
+
+
+def test_a_nearly_constant_feature_does_not_swamp_the_probe_on_val():
+    # One feature barely varies on train (std 1e-5) and shifts by 0.01 on val: divided by its own
+    # train std it becomes an input of ~1000 on val and decides every prediction.
+    x, y = _blobs(n=300, seed=1)
+    g = torch.Generator().manual_seed(2)
+    odd = torch.randn(300, 1, generator=g).double()
+    train, val = slice(0, 150), slice(150, 300)
+    feats = torch.cat([x, odd * 1e-5], 1)
+    feats[val, -1] += 0.01 * torch.sign(odd[val, 0])
+
+    def val_accuracy(std):
+        mean = feats[train].mean(0)
+        fit = fit_logistic((feats[train] - mean) / std, y[train], 3, 1e-3)
+        raw = fold_standardisation(fit, mean, std)
+        return (raw.logits(feats[val]).argmax(1) == y[val]).double().mean().item()
+
+    clean = x[train].std(0)
+    reference = val_accuracy(torch.cat([clean, clean.new_ones(1)]))  # the odd feature ~ ignored
+    assert val_accuracy(feats[train].std(0).clamp_min(1e-6)) < reference - 0.2  # the failure
+    assert val_accuracy(feature_scale(feats[train])) >= reference - 0.02
+    assert feature_scale(torch.zeros(4, 3)).min() > 0  # constant features: no division by zero
 
 
 def test_select_l2_keeps_the_best_validation_accuracy():

@@ -107,7 +107,7 @@ def _fit_standardised(feats, labels, num_classes: int, device) -> tuple[LinearFi
     """Fit on standardised features (L2 chosen on val when there is one), folded back to raw."""
     with threads_for(feats["train"].numel() * num_classes, device):
         mean = feats["train"].mean(0)
-        std = feats["train"].std(0).clamp_min(1e-6)  # constant features: zero weight
+        std = feature_scale(feats["train"])
         z = {s: (f - mean) / std for s, f in feats.items()}
         if "val" in z:
             fit, history = select_l2(
@@ -117,6 +117,17 @@ def _fit_standardised(feats, labels, num_classes: int, device) -> tuple[LinearFi
             fit = fit_logistic(z["train"], labels["train"], num_classes, DEFAULT_L2)
             history = [{"l2": DEFAULT_L2, "iterations": fit.iterations}]
     return fold_standardisation(fit, mean, std), history
+
+
+def feature_scale(train: torch.Tensor) -> torch.Tensor:
+    """Per-feature standard deviation on train, floored at 1% of the median feature's.
+
+    A feature nearly constant on train (after ReLU6 many are) would otherwise be divided by a tiny
+    number: its small train variation is stretched to unit scale and any shift on val or test
+    becomes a huge input to the probe. Exactly constant features still get zero weight.
+    """
+    std = train.std(0)
+    return std.clamp_min(max(0.01 * float(std.median()), 1e-6))
 
 
 def check_probe_config(cfg: RunConfig) -> None:

@@ -30,7 +30,11 @@ def data(tmp_path):
         (["--crop-scale", "0.5"], ["invalid crop_scale", "two numbers MIN MAX"]),
         (["--init", "probe", "--head", "mlp"], ["--init probe cannot apply", "--head mlp"]),
         (["--init", "probe", "--task", "segment"], ["--init probe cannot apply", "'segment'"]),
-        (["--augment", "light", "--task", "segment"], ["classification only", "'segment'"]),
+        (
+            ["--crop-scale", "0.8", "1", "--task", "segment"],
+            ["--crop-scale cannot apply to semantic segmentation", "--augment none|light"],
+        ),
+        (["--rotation", "10", "--task", "detect"], ["--rotation cannot apply", "'detect'"]),
     ],
 )
 def test_bad_recipe_options_exit_2_with_one_line_and_a_hint(capsys, data, flags, needles):

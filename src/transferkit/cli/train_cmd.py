@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
-    """How fine-tuning starts its head, and the classification training augmentation."""
+    """How fine-tuning starts its head, and the training augmentation."""
     p.add_argument(
         "--init",
         choices=["auto", "probe", "random"],
@@ -63,8 +63,10 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--augment",
-        help="classify: none | light | default | strong | auto (default: 'default', minus the "
-        "augmentations a check against the probe finds harmful); knobs below override it",
+        help="none | light | default | strong | auto (default: 'default'; for classify minus the "
+        "augmentations a check against the probe finds harmful); knobs below override it; "
+        "detect/instance/segment: the preset also sets the scale jitter, --crop-scale (and "
+        "--rotation for boxes) do not apply",
     )
     p.add_argument("--hflip", type=float, metavar="P", help="horizontal flip probability")
     p.add_argument("--vflip", type=float, metavar="P", help="vertical flip probability")
@@ -73,7 +75,8 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
         dest="crop_scale",
         nargs="+",
         metavar="MIN MAX",
-        help="area share a random crop keeps, 'MIN MAX' or 'MIN,MAX' (1 1: no random crop)",
+        help="classify: area share a random crop keeps, 'MIN MAX' or 'MIN,MAX' (1 1: no random "
+        "crop)",
     )
     p.add_argument(
         "--jitter", type=float, metavar="S", help="brightness/contrast/saturation jitter strength"

@@ -43,8 +43,8 @@ class DataSettings:
     img_size: int | None = None  # None: the backbone's input size
     strict: bool = False  # detection: boxes outside the image are an error instead of clipped
     ignore_index: int = 255  # semantic segmentation
-    # Classification training augmentation: a preset, then single knobs (None: from the preset).
-    # auto: "default", minus what the augmentation check finds harmful (engine.augment_run).
+    # Training augmentation: a preset, then single knobs (None: from the preset). auto: "default";
+    # for classification minus what the augmentation check finds harmful (engine.augment_run).
     augment: str = "auto"  # none | light | default | strong | auto
     hflip: float | None = None  # probability of a horizontal flip
     vflip: float | None = None  # probability of a vertical flip

@@ -1,5 +1,5 @@
 """The checks of the transfer recipe's own options: how fine-tuning starts its head (``init``) and
-the classification training augmentation (``augment`` and its knobs).
+the training augmentation (``augment`` and its knobs).
 
 Called by :func:`transferkit.core.config.validate`, so the CLI, the API and a YAML config meet the
 same door; the checks read the config's fields and know nothing of the engine that uses them.
@@ -53,7 +53,8 @@ _KNOB_RANGES = {
 
 
 def check_augment(cfg) -> None:
-    """The augmentation preset and knobs: known names, values in range, classification only."""
+    """The augmentation preset and knobs: known names, values in range (which knobs a task's
+    transforms honour is said where its data is built)."""
     d = cfg.data
     choice("augment", d.augment, AUGMENTS)
     for name, (high, what, example) in _KNOB_RANGES.items():
@@ -69,14 +70,6 @@ def check_augment(cfg) -> None:
         raise ConfigError(
             f"invalid crop_scale {low:g} {high:g}: expected MIN MAX with 0 < MIN <= MAX <= 1",
             hint="pass e.g. --crop-scale 0.8 1.0 (1 1 turns random cropping off)",
-        )
-    knobs = [k for k in (*_KNOB_RANGES, "crop_scale") if getattr(d, k) is not None]
-    if cfg.task != "classify" and (d.augment != "auto" or knobs):
-        given = ", ".join(["augment", *knobs] if d.augment != "auto" else knobs)
-        raise ConfigError(
-            f"augmentation settings ({given}) are implemented for classification only, "
-            f"not task {cfg.task!r}",
-            hint="drop --augment and the augmentation knobs for this task",
         )
 
 

@@ -100,6 +100,27 @@ def augment_from_config(data: Any) -> AugmentSettings:
     return augment_settings(data.augment, **knobs)
 
 
+def dense_augment(
+    data: Any, not_offered: tuple[str, ...], what: str
+) -> tuple[AugmentSettings, str]:
+    """The augmentation of a detection or segmentation run, and its preset for the scale range.
+
+    ``not_offered`` are the knobs the task's transforms cannot honour (``crop_scale`` for both:
+    their crop and scale come from the preset; ``rotation`` for boxes); setting one raises.
+    """
+    given = [k for k in not_offered if getattr(data, k) is not None]
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ConfigError(
+            f"{flags} cannot apply to {what}: "
+            + ("boxes of rotated objects are no longer tight; " if "rotation" in given else "")
+            + "scale jitter comes from the --augment preset",
+            hint="drop it and choose --augment none|light|default|strong (--hflip, --vflip and "
+            "--jitter apply)",
+        )
+    return augment_from_config(data), "default" if data.augment == "auto" else data.augment
+
+
 def augment_is_explicit(data: Any) -> bool:
     """Whether the user chose the augmentation (a preset other than auto, or any knob)."""
     return data.augment != "auto" or any(getattr(data, k) is not None for k in KNOBS)

@@ -20,6 +20,7 @@ from torchvision.transforms.v2 import functional as TF
 from transferkit.core import console
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import DatasetError
+from transferkit.data.augment import dense_augment
 from transferkit.data.datasets import DataSplits
 from transferkit.data.images import load_image_rgb
 from transferkit.data.records import (
@@ -29,7 +30,12 @@ from transferkit.data.records import (
     read_source,
     split_summary,
 )
-from transferkit.data.transforms.detection import eval_transform, image_size_of, train_transform
+from transferkit.data.transforms.detection import (
+    SCALE_JITTER,
+    eval_transform,
+    image_size_of,
+    train_transform,
+)
 
 
 def load_record_image(r: DetectionRecord, placed: str):
@@ -90,6 +96,7 @@ def load_box_data(
     Annotations skipped or repaired are counted in the summary and said once (never silent).
     """
     d = cfg.data
+    augment, preset = dense_augment(d, ("crop_scale", "rotation"), f"task {cfg.task!r}")
     source = read_source(d.path, d.format, on_bad=d.on_bad_image, strict=d.strict)
     if check is not None:
         for records in source.splits.values():
@@ -111,7 +118,9 @@ def load_box_data(
     }
     test = splits["test"]
     return DataSplits(
-        train=dataset(splits["train"], train_transform(size), train=True),
+        train=dataset(
+            splits["train"], train_transform(size, augment, SCALE_JITTER[preset]), train=True
+        ),
         val=dataset(splits["val"], eval_transform(size), train=False),
         test=dataset(test, eval_transform(size), train=False) if test else None,
         class_names=source.class_names,

@@ -1,7 +1,8 @@
 """Semantic segmentation transforms: the image and its class mask move together.
 
 Training jitters the scale around the native size, crops (padding the mask with the ignore index),
-flips and distorts colours; evaluation keeps the native size so metrics are computed on the masks
+then flips, rotates and jitters colours as the run's augmentation settings say (``--augment``
+preset and knobs; the preset sets the scale range, :data:`SCALE_JITTER`); evaluation keeps the native size so metrics are computed on the masks
 as given. Normalisation comes from the backbone's :class:`DataConfig`.
 """
 
@@ -14,8 +15,17 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode, v2
 from torchvision.transforms.v2 import functional as TF
 
+from transferkit.data.augment import PRESETS, AugmentSettings
 from transferkit.data.transforms.classify import interpolation_mode, resolve_size
 from transferkit.zoo.backbone import DataConfig
+
+# Range of the random scale factor, per augmentation preset ("auto" is "default").
+SCALE_JITTER = {
+    "none": (1.0, 1.0),
+    "light": (0.9, 1.1),
+    "default": (0.75, 1.5),
+    "strong": (0.5, 2.0),
+}
 
 
 class RandomScale(v2.Transform):
@@ -39,17 +49,30 @@ def segmentation_train_transform(
     data_config: DataConfig,
     img_size: int | None = None,
     ignore_index: int = 255,
-    scale: tuple[float, float] = (0.75, 1.5),
+    scale: tuple[float, float] = SCALE_JITTER["default"],
+    settings: AugmentSettings = PRESETS["default"],
 ) -> v2.Compose:
-    """Scale jitter around the native size, crop (padded with ignore), flip, colour, normalise."""
+    """Scale jitter around the native size, crop (padded with ignore), flips, rotation (the
+    corners filled with ignore), colour, normalise. ``settings.crop_scale`` does not apply: the
+    crop is the training size, the scale range comes from ``scale``."""
     size = resolve_size(data_config, img_size)
     fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
+    steps: list[v2.Transform] = [
+        RandomScale(scale, interpolation_mode(data_config.interpolation)),
+        v2.RandomCrop(size, pad_if_needed=True, fill=fill),
+    ]
+    if settings.hflip > 0:
+        steps.append(v2.RandomHorizontalFlip(settings.hflip))
+    if settings.vflip > 0:
+        steps.append(v2.RandomVerticalFlip(settings.vflip))
+    if settings.rotation > 0:
+        steps.append(v2.RandomRotation(settings.rotation, fill=fill))
+    if settings.jitter > 0:
+        j = settings.jitter
+        steps.append(v2.ColorJitter(brightness=j, contrast=j, saturation=j))
     return v2.Compose(
         [
-            RandomScale(scale, interpolation_mode(data_config.interpolation)),
-            v2.RandomCrop(size, pad_if_needed=True, fill=fill),
-            v2.RandomHorizontalFlip(),
-            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
+            *steps,
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(mean=list(data_config.mean), std=list(data_config.std)),
         ]

@@ -21,9 +21,11 @@ import torch.nn.functional as F
 
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.data.augment import dense_augment
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.segmentation import collate_segmentation, load_semantic_data
 from transferkit.data.transforms.segment import (
+    SCALE_JITTER,
     segmentation_eval_transform,
     segmentation_train_transform,
 )
@@ -102,6 +104,10 @@ class SegmentTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         d = cfg.data
+        augment, preset = dense_augment(d, ("crop_scale",), "semantic segmentation")
+        train_transform = segmentation_train_transform(
+            data_config, d.img_size, d.ignore_index, SCALE_JITTER[preset], augment
+        )
         return load_semantic_data(
             d.path,
             format=d.format,
@@ -110,7 +116,7 @@ class SegmentTask:
             seed=d.split_seed,
             on_bad_image=d.on_bad_image,
             ignore_index=d.ignore_index,
-            train_transform=segmentation_train_transform(data_config, d.img_size, d.ignore_index),
+            train_transform=train_transform,
             eval_transform=segmentation_eval_transform(data_config),
         )
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from transferkit.core.config import check_option
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.check.boxes import check_boxes, check_instances
 from transferkit.data.check.classify import check_classify
@@ -125,6 +126,10 @@ def check_dataset(
             f"unknown task {task!r}.{did_you_mean(task, TASKS)}",
             hint=f"valid tasks: {', '.join(TASKS)}",
         )
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        check_option(name, value)
+    check_option("split_seed", seed)
+    check_option("ignore_index", ignore_index)
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"data path not found: {path}", hint="pass an existing folder or file")

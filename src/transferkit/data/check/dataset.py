@@ -34,6 +34,7 @@ from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.check.boxes import check_boxes, check_instances
 from transferkit.data.check.classify import check_classify
 from transferkit.data.check.masks import check_segment
+from transferkit.data.check.paths import check_paths_inside
 from transferkit.data.images import inspect_image
 
 # The lister of each task: reads the data set as the task's load_data does (see check.classify).
@@ -142,6 +143,7 @@ def check_dataset(
         "ignore_index": ignore_index,
     }
     images, after = LISTERS[task](path, settings, report)
+    check_paths_inside(path, [p for p, _, _ in images], report)
     infos = inspect_files(sorted({p for p, _, _ in images}), threads)
     add_file_findings(report, images, infos)
     if after is not None:

@@ -22,7 +22,7 @@ from typing import Any
 from torch.utils.data import DataLoader
 
 from transferkit import zoo
-from transferkit.core.config import RunConfig, resolved_bn
+from transferkit.core.config import RunConfig, check_option, resolved_bn
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.data.check.dataset import check_dataset, format_report
 from transferkit.data.convert import convert_dataset
@@ -132,6 +132,7 @@ def evaluate(
     batch_size: int = 32,
 ) -> dict[str, Any]:
     """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``)."""
+    check_option("batch_size", batch_size)
     handle = load_run(run_dir)
     cfg = handle.config.with_values(path=str(data) if data else None)
     task = get_task(cfg.task, cfg)
@@ -170,6 +171,8 @@ def predict(
     run_dir: str | Path, paths: list[str | Path], out: str | Path | None = None, **options: Any
 ) -> list[dict[str, Any]]:
     """Predictions of a run for image files or folders; ``out`` writes them (JSON / CSV / …)."""
+    for name in sorted(set(options) & {"top_k", "score_threshold", "batch_size"}):
+        check_option(name, options[name])
     if str(run_dir).endswith(".onnx"):
         return predict_onnx(Path(run_dir), paths, out=out, **options)
     handle = load_run(run_dir)
@@ -192,6 +195,7 @@ def plan(
 
     ``init`` (auto | probe | random) is how the head starts; the plan says which and why.
     """
+    check_option("num_classes", num_classes)
     cfg = RunConfig(task=task).with_values(
         backbone=backbone, strategy=strategy, epochs=epochs, **settings
     )

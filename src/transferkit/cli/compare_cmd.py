@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from transferkit.cli.common import fmt, print_table
+from transferkit.cli.common import add_number, fmt, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated: probe, head, gradual, full, partial:N, auto",
     )
     p.add_argument("--backbone", default="efficientnet_lite0")
-    p.add_argument("--epochs", type=int, default=3)
+    add_number(p, "--epochs", default=3)
     p.add_argument(
         "--with-scratch",
         dest="with_scratch",
@@ -31,19 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="add a row: full fine-tuning from random init (--weights none)",
     )
     p.add_argument("--out", help="output folder (default ./compare-<time>)")
-    p.add_argument("--img-size", dest="img_size", type=int)
-    p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--val-fraction", dest="val_fraction", type=float)
-    p.add_argument("--test-fraction", dest="test_fraction", type=float)
-    p.add_argument("--seed", type=int, default=0, help="training seed of every run")
-    p.add_argument(
+    add_number(p, "--img-size")
+    add_number(p, "--batch-size")
+    add_number(p, "--lr")
+    add_number(p, "--val-fraction")
+    add_number(p, "--test-fraction")
+    add_number(p, "--seed", default=0, help="training seed of every run")
+    add_number(
+        p,
         "--split-seed",
-        dest="split_seed",
-        type=int,
         help="seed of the train/val/test carve, as train's --split-seed (default 0)",
     )
-    p.add_argument("--num-workers", dest="num_workers", type=int)
+    add_number(p, "--num-workers")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     p.set_defaults(func=run)
 

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from transferkit.cli.common import fmt, print_table
+from transferkit.cli.common import add_number, fmt, print_table
 
 SETTINGS = (
     "weights",
@@ -42,19 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", help="folder for curve.json and curve.png (default ./curve-<time>)")
     p.add_argument("--weights", help="auto (pretrained, offline), none (random init), or a file")
-    p.add_argument("--img-size", dest="img_size", type=int, help="input size in pixels")
-    p.add_argument("--val-fraction", dest="val_fraction", type=float)
-    p.add_argument(
-        "--test-fraction",
-        dest="test_fraction",
-        type=float,
-        help="carve a test split as train does (set aside, never used here)",
+    add_number(p, "--img-size", help="input size in pixels")
+    add_number(p, "--val-fraction")
+    add_number(
+        p, "--test-fraction", help="carve a test split as train does (set aside, never used here)"
     )
-    p.add_argument("--split-seed", dest="split_seed", type=int, help="seed of the carve")
-    p.add_argument("--seed", type=int, help="seed of the label subsets (default 0)")
+    add_number(p, "--split-seed", help="seed of the carve")
+    add_number(p, "--seed", help="seed of the label subsets (default 0)")
     p.add_argument("--cache-dir", dest="cache_dir", help="feature cache folder")
-    p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--num-workers", dest="num_workers", type=int)
+    add_number(p, "--batch-size")
+    add_number(p, "--num-workers")
     p.add_argument("--format", help="auto (default), folder or csv")
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")

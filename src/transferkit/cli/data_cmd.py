@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.core.config import TASKS
+from transferkit.cli.common import add_number
+from transferkit.core.config import TASKS, option_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,12 +123,11 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="data folder or annotation file")
     p.add_argument("--task", default="classify", choices=list(TASKS))
     p.add_argument("--format", default="auto", help="as for train: auto, folder, csv, coco …")
-    p.add_argument("--val-fraction", dest="val_fraction", type=float, default=0.2)
-    p.add_argument("--test-fraction", dest="test_fraction", type=float, default=0.0)
-    p.add_argument(
+    add_number(p, "--val-fraction", default=option_default("val_fraction"))
+    add_number(p, "--test-fraction", default=option_default("test_fraction"))
+    add_number(
+        p,
         "--split-seed",
-        dest="split_seed",
-        type=int,
         default=0,
         help="seed of the train/val/test carve, as train's --split-seed",
     )

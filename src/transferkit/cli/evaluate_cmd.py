@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import fmt, print_json, print_table
-from transferkit.core.config import TASKS
+from transferkit.cli.common import add_number, fmt, print_json, print_table
+from transferkit.core.config import TASKS, option_default
 from transferkit.core.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --predictions: the task the predictions are for",
     )
     p.add_argument("--predictions", help="predictions file / folder made by any tool")
-    p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    add_number(p, "--batch-size", default=option_default("batch_size"))
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=run)
 

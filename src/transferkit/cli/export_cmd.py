@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from transferkit.cli.common import add_number
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="classify / segment: any batch size (default: batch 1)",
     )
-    p.add_argument("--opset", type=int, help="ONNX opset (default 17; 11 to 20)")
+    add_number(p, "--opset", help="ONNX opset (default 17; 11 to 20)")
     p.add_argument("--out", help="model file to write (default RUNDIR/model.onnx)")
     p.set_defaults(func=run)
 

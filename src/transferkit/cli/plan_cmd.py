@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import print_json
-from transferkit.core.config import BN_CHOICES, TASKS
+from transferkit.cli.common import add_number, print_json
+from transferkit.core.config import BN_CHOICES, TASKS, option_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,13 +13,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--strategy", default="gradual")
     p.add_argument("--task", default="classify", choices=list(TASKS))
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--num-classes", dest="num_classes", type=int, default=10)
+    add_number(p, "--epochs", default=10)
+    add_number(p, "--num-classes", default=option_default("num_classes"))
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
     p.add_argument("--detector", help="faster_rcnn | retinanet | fcos")
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--lr-decay", dest="lr_decay", type=float)
-    p.add_argument("--unfreeze-every", dest="unfreeze_every", type=int)
+    add_number(p, "--lr", default=None)
+    add_number(p, "--lr-decay")
+    add_number(p, "--unfreeze-every")
     p.add_argument("--bn", choices=BN_CHOICES)
     p.add_argument(
         "--init",

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import print_table
+from transferkit.cli.common import add_number, print_table
+from transferkit.core.config import option_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict image files with a trained run")
     p.add_argument("run_dir", metavar="RUNDIR", help="a run directory (or an exported .onnx file)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    p.add_argument(
-        "--top-k", dest="top_k", type=int, default=1, help="classification: labels per image"
+    add_number(
+        p, "--top-k", default=option_default("top_k"), help="classification: labels per image"
     )
-    p.add_argument(
+    add_number(
+        p,
         "--score-threshold",
-        dest="score_threshold",
-        type=float,
-        default=0.3,
+        default=option_default("score_threshold"),
         help="detection / instance: lowest score kept",
     )
     p.add_argument("--draw", metavar="DIR", help="write images with predictions drawn on them")

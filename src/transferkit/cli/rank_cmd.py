@@ -6,7 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from transferkit.cli.common import fmt, print_table
+from transferkit.cli.common import add_number, fmt, print_table
+from transferkit.core.config import option_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,11 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="logme (default), leep / nce (use the ImageNet head), hscore",
     )
     p.add_argument("--weights", default="auto", help="auto (pretrained) or none (random init)")
-    p.add_argument("--img-size", dest="img_size", type=int, help="input size in pixels")
+    add_number(p, "--img-size", help="input size in pixels")
     p.add_argument("--out", help="folder for rank.json (default ./rank-<time>)")
     p.add_argument("--cache-dir", dest="cache_dir", help="feature cache folder")
-    p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
-    p.add_argument("--num-workers", dest="num_workers", type=int, default=0)
+    add_number(p, "--batch-size", default=option_default("batch_size"))
+    add_number(p, "--num-workers", default=option_default("num_workers"))
     p.add_argument("--format", default="auto", help="auto, folder or csv")
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"], default="fail")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

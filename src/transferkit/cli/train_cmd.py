@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from transferkit.cli.common import add_number
 from transferkit.core import console
 from transferkit.core.config import BN_CHOICES, TASKS, RunConfig
 
@@ -31,23 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto: training the trials may spend, in epochs (12) or minutes (5m); "
         "default 3 x --epochs",
     )
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--img-size", dest="img_size", type=int, help="input size in pixels")
-    p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--lr", type=float, help="base learning rate (the head's)")
-    p.add_argument("--weight-decay", dest="weight_decay", type=float)
-    p.add_argument(
-        "--lr-decay",
-        dest="lr_decay",
-        type=float,
-        help="LR multiplier between neighbouring stages (discriminative LR)",
+    add_number(p, "--epochs")
+    add_number(p, "--img-size", help="input size in pixels")
+    add_number(p, "--batch-size")
+    add_number(p, "--lr", help="base learning rate (the head's)")
+    add_number(p, "--weight-decay")
+    add_number(
+        p, "--lr-decay", help="LR multiplier between neighbouring stages (discriminative LR)"
     )
-    p.add_argument(
-        "--unfreeze-every",
-        dest="unfreeze_every",
-        type=int,
-        help="gradual: epochs between unfreezing one more stage",
-    )
+    add_number(p, "--unfreeze-every", help="gradual: epochs between unfreezing one more stage")
     _add_model_and_schedule(p)
     _add_init_and_augment(p)
     p.set_defaults(func=run)
@@ -68,8 +61,8 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
         "detect/instance/segment: the preset also sets the scale jitter, --crop-scale (and "
         "--rotation for boxes) do not apply",
     )
-    p.add_argument("--hflip", type=float, metavar="P", help="horizontal flip probability")
-    p.add_argument("--vflip", type=float, metavar="P", help="vertical flip probability")
+    add_number(p, "--hflip", metavar="P", help="horizontal flip probability")
+    add_number(p, "--vflip", metavar="P", help="vertical flip probability")
     p.add_argument(
         "--crop-scale",
         dest="crop_scale",
@@ -78,51 +71,45 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
         help="classify: area share a random crop keeps, 'MIN MAX' or 'MIN,MAX' (1 1: no random "
         "crop)",
     )
-    p.add_argument(
-        "--jitter", type=float, metavar="S", help="brightness/contrast/saturation jitter strength"
-    )
-    p.add_argument("--rotation", type=float, metavar="DEG", help="largest random rotation")
+    add_number(p, "--jitter", metavar="S", help="brightness/contrast/saturation jitter strength")
+    add_number(p, "--rotation", metavar="DEG", help="largest random rotation")
 
 
 def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     """The head, detector, split, early-stopping, device and input options of ``train``."""
     p.add_argument("--bn", choices=BN_CHOICES, help=BN_HELP)
     p.add_argument("--head", help="classify: linear | mlp; segment: fpn | unet | deeplabv3")
-    p.add_argument("--head-hidden", dest="head_hidden", type=int)
-    p.add_argument("--head-dropout", dest="head_dropout", type=float)
+    add_number(p, "--head-hidden")
+    add_number(p, "--head-dropout")
     p.add_argument("--detector", help="faster_rcnn | retinanet | fcos")
-    p.add_argument(
-        "--dice-weight",
-        dest="dice_weight",
-        type=float,
-        help="segment: add this weight x soft Dice loss to the cross-entropy",
+    add_number(
+        p, "--dice-weight", help="segment: add this weight x soft Dice loss to the cross-entropy"
     )
-    p.add_argument("--val-fraction", dest="val_fraction", type=float)
-    p.add_argument("--test-fraction", dest="test_fraction", type=float)
-    p.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
+    add_number(p, "--val-fraction")
+    add_number(p, "--test-fraction")
+    add_number(p, "--patience", help="early stopping patience in epochs (0: off)")
     p.add_argument(
         "--class-weights",
         dest="class_weights",
         help="classify: auto weighs the training loss by inverse class frequency of the train "
         "split; none (default)",
     )
-    p.add_argument(
+    add_number(
+        p,
         "--seed",
-        type=int,
         help="training seed: random init, new layers, shuffling, augmentation (default 0); "
         "the split has its own, --split-seed",
     )
-    p.add_argument(
+    add_number(
+        p,
         "--split-seed",
-        dest="split_seed",
-        type=int,
         help="seed of the train/val/test carve, as data check's --split-seed (default 0)",
     )
-    p.add_argument("--devices", type=int, help="devices per node; more than 1 runs DDP")
-    p.add_argument("--num-nodes", dest="num_nodes", type=int, help="machines (torchrun / SLURM)")
+    add_number(p, "--devices", help="devices per node; more than 1 runs DDP")
+    add_number(p, "--num-nodes", help="machines (torchrun / SLURM)")
     p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
     p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    p.add_argument("--num-workers", dest="num_workers", type=int)
+    add_number(p, "--num-workers")
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
     p.add_argument(
         "--strict",

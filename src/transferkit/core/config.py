@@ -18,7 +18,8 @@ import yaml
 from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
-from transferkit.core.recipe import check_augment, check_init, crop_pair
+from transferkit.core.options import check_numbers, declared_ranges, number
+from transferkit.core.recipe import check_augment, check_init, choice, crop_pair
 
 TASKS = ("classify", "detect", "segment", "instance")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
@@ -36,23 +37,25 @@ class DataSettings:
 
     path: str | None = None
     format: str = "auto"
-    val_fraction: float = 0.2
-    test_fraction: float = 0.0
-    split_seed: int = 0
+    val_fraction: float = number(0.2, ge=0, lt=1)
+    test_fraction: float = number(0.0, ge=0, lt=1)
+    split_seed: int = number(0, int, ge=0)
     on_bad_image: str = "fail"  # fail | skip
-    img_size: int | None = None  # None: the backbone's input size
+    img_size: int | None = number(None, int, ge=16, example="224")  # None: the backbone's
     strict: bool = False  # detection: boxes outside the image are an error instead of clipped
-    ignore_index: int = 255  # semantic segmentation
+    ignore_index: int = number(255, int, ge=0)  # semantic segmentation
     # Training augmentation: a preset, then single knobs (None: from the preset). auto: "default";
     # for classification minus what the augmentation check finds harmful (engine.augment_run).
     augment: str = "auto"  # none | light | default | strong | auto
-    hflip: float | None = None  # probability of a horizontal flip
-    vflip: float | None = None  # probability of a vertical flip
+    hflip: float | None = number(None, ge=0, le=1, what="a probability", example="0.5")
+    vflip: float | None = number(None, ge=0, le=1, what="a probability", example="0.5")
     crop_scale: list[float] | None = None  # [min, max] share of the area a random crop keeps
-    jitter: float | None = None  # brightness, contrast and saturation jitter strength
-    rotation: float | None = None  # largest random rotation in degrees
+    # brightness, contrast and saturation jitter strength; largest random rotation
+    jitter: float | None = number(None, ge=0, le=1, what="a strength", example="0.2")
+    rotation: float | None = number(None, ge=0, le=180, what="an angle in degrees", example="15")
 
     def __post_init__(self):
+        check_numbers(self)
         if self.crop_scale is not None:  # "0.8,1.0" (the CLI), [0.8, 1.0] (YAML), a tuple (API)
             object.__setattr__(self, "crop_scale", crop_pair("crop_scale", self.crop_scale))
 
@@ -64,10 +67,13 @@ class ModelSettings:
     backbone: str = "efficientnet_lite0"
     weights: str = "auto"  # auto | none | path to a weights file | coco (detection)
     head: str | None = None  # None: the task's default; classify: linear | mlp; segment: fpn…
-    head_hidden: int = 512
-    head_dropout: float = 0.2
+    head_hidden: int = number(512, int, ge=1)
+    head_dropout: float = number(0.2, ge=0, lt=1)
     detector: str = "faster_rcnn"  # faster_rcnn | retinanet | fcos | mask_rcnn
-    dice_weight: float = 0.0  # segment: weight of a soft Dice loss added to cross-entropy
+    dice_weight: float = number(0.0, ge=0)  # segment: weight of a soft Dice loss added to CE
+
+    def __post_init__(self):
+        check_numbers(self)
 
 
 @dataclass(frozen=True)
@@ -75,32 +81,50 @@ class TransferSettings:
     """The transfer recipe: which stages train when, at what LR, and how BatchNorm behaves."""
 
     strategy: str = "gradual"  # head | partial:N | gradual | full | probe | auto
-    unfreeze_every: int = 1  # gradual: epochs between unfreezing one more stage
-    lr_decay: float = 0.5  # LR multiplier between neighbouring stages, deepest to stem
+    unfreeze_every: int = number(1, int, ge=1)  # gradual: epochs between unfreezing a stage
+    lr_decay: float = number(0.5, gt=0, le=1)  # LR multiplier between neighbouring stages
     bn: str = "auto"  # BN_CHOICES; whose norm statistics stay fixed (see resolved_bn)
     init: str = "auto"  # fine-tuning head init: probe (LP-FT) | random | auto (probe if it can)
     budget: int | str | None = None  # auto: trial epochs (12) or minutes ("5m"); None: 3 x epochs
+
+    def __post_init__(self):
+        check_numbers(self)
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """Optimisation and hardware."""
 
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_epochs: float = 1.0
-    grad_clip: float | None = 1.0
-    patience: int | None = 5  # early stopping: epochs without improvement of the monitored metric
+    epochs: int = number(10, int, ge=1)
+    batch_size: int = number(32, int, ge=1)
+    lr: float = number(1e-3, gt=0, example="0.001")
+    weight_decay: float = number(0.01, ge=0)
+    warmup_epochs: float = number(1.0, ge=0)
+    grad_clip: float | None = number(1.0, gt=0, optional=True)  # None: no clipping
+    # early stopping: epochs without improvement of the monitored metric (0 or None: off)
+    patience: int | None = number(5, int, ge=0, optional=True)
     class_weights: str = "none"  # classify: auto weighs the training loss by 1 / class frequency
-    seed: int = 0
-    devices: int = 1  # per node
-    num_nodes: int = 1
+    seed: int = number(0, int, ge=0)
+    devices: int = number(1, int, ge=1)  # per node
+    num_nodes: int = number(1, int, ge=1)
     accelerator: str = "auto"
     precision: str = "32"
-    num_workers: int = 0
+    num_workers: int = number(0, int, ge=0)
     quiet: bool = False
+
+    def __post_init__(self):
+        check_numbers(self)
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """Numbers of single commands (predict, plan, export) that are no part of a run's config."""
+
+    top_k: int = number(1, int, ge=1)  # predict, classification: labels per image
+    score_threshold: float = number(0.3, ge=0, le=1, what="a score")  # predict: lowest kept
+    num_classes: int = number(10, int, ge=1)  # plan: classes of the new head
+    # export: 20 is the highest the TorchScript-based exporter writes; a task may need more than 11
+    opset: int | None = number(None, int, ge=11, le=20)
 
 
 @dataclass(frozen=True)
@@ -169,7 +193,10 @@ class RunConfig:
             if not isinstance(values, dict):
                 raise ConfigError(f"{source}: section '{name}' must be a mapping, got {values!r}")
             _check_keys(name, values, section_cls, source)
-            kwargs[name] = section_cls(**values)
+            try:
+                kwargs[name] = section_cls(**values)
+            except ConfigError as e:  # name the file: the message alone names only the key
+                raise ConfigError(f"{source}: {e.message}", hint=e.hint) from None
         return cls(**kwargs)
 
     def save(self, path: str | Path) -> Path:
@@ -199,6 +226,20 @@ _SECTIONS = {
 }
 
 _FIELD_SECTION = {f.name: name for name, cls in _SECTIONS.items() for f in fields(cls)}
+# Every declared number by name (names are unique across the sections and commands).
+RANGES = declared_ranges(*_SECTIONS.values(), CommandSettings)
+
+
+def check_option(name: str, value: Any) -> None:
+    """Check one number against its declaration (for API arguments outside a RunConfig)."""
+    RANGES[name].check(name, value)
+
+
+def option_default(name: str) -> Any:
+    """The declared default of a number (for the CLI's own defaults)."""
+    return {f.name: f.default for c in (*_SECTIONS.values(), CommandSettings) for f in fields(c)}[
+        name
+    ]
 
 
 def _check_keys(section: str, values: dict, allowed, source: str) -> None:
@@ -213,44 +254,17 @@ def _check_keys(section: str, values: dict, allowed, source: str) -> None:
             )
 
 
-def _choice(name: str, value: Any, options) -> None:
-    if value not in options:
-        raise ConfigError(
-            f"invalid {name} {value!r}.{did_you_mean(str(value), options)}",
-            hint=f"valid values: {', '.join(options)}",
-        )
-
-
 def validate(cfg: RunConfig) -> None:
     """Check values that do not depend on the data or the backbone."""
-    _choice("task", cfg.task, TASKS)
-    _choice("precision", str(cfg.train.precision), PRECISIONS)
-    _choice("accelerator", cfg.train.accelerator, ACCELERATORS)
-    _choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
-    _choice("bn", cfg.transfer.bn, BN_CHOICES)
+    choice("task", cfg.task, TASKS)
+    choice("precision", str(cfg.train.precision), PRECISIONS)
+    choice("accelerator", cfg.train.accelerator, ACCELERATORS)
+    choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
+    choice("bn", cfg.transfer.bn, BN_CHOICES)
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)
     _check_class_weights(cfg)
-    for name, value, low in (
-        ("epochs", cfg.train.epochs, 1),
-        ("batch_size", cfg.train.batch_size, 1),
-        ("devices", cfg.train.devices, 1),
-        ("num_nodes", cfg.train.num_nodes, 1),
-        ("unfreeze_every", cfg.transfer.unfreeze_every, 1),
-    ):
-        if not isinstance(value, int) or value < low:
-            raise ConfigError(f"invalid {name} {value!r}: expected an integer >= {low}")
-    if not cfg.train.lr > 0:
-        raise ConfigError(f"invalid lr {cfg.train.lr!r}: expected a positive number")
-    for name, value in (
-        ("val_fraction", cfg.data.val_fraction),
-        ("test_fraction", cfg.data.test_fraction),
-    ):
-        if not 0 <= value < 1:
-            raise ConfigError(f"invalid {name} {value!r}: expected 0 <= value < 1")
-    if cfg.data.img_size is not None and cfg.data.img_size < 16:
-        raise ConfigError(f"invalid img_size {cfg.data.img_size!r}: expected at least 16 pixels")
 
 
 def _check_class_weights(cfg: RunConfig) -> None:
@@ -259,7 +273,7 @@ def _check_class_weights(cfg: RunConfig) -> None:
     A probe (``--strategy probe``, or ``auto`` choosing it) fits no training loss: it is fitted
     unweighted and says so (``engine.probe_run``), since ``auto`` decides after this check.
     """
-    _choice("class_weights", cfg.train.class_weights, CLASS_WEIGHTS)
+    choice("class_weights", cfg.train.class_weights, CLASS_WEIGHTS)
     if cfg.train.class_weights == "none":
         return
     if cfg.task != "classify":

@@ -102,18 +102,22 @@ def check_segmentation(segmentation: Any, height: int, width: int, where: str = 
     h, w = int(height), int(width)
     if isinstance(segmentation, dict):
         size, counts = segmentation.get("size"), segmentation.get("counts")
-        fits = (
-            isinstance(size, (list, tuple)) and len(size) == 2 and [int(v) for v in size] == [h, w]
-        )
+        fits = isinstance(size, (list, tuple)) and _numbers(size) and list(size) == [h, w]
         if fits and (
-            isinstance(counts, (str, bytes)) or (isinstance(counts, list) and sum(counts) == h * w)
+            isinstance(counts, (str, bytes))
+            or (isinstance(counts, list) and _numbers(counts) and sum(counts) == h * w)
         ):
             return
+        if not (isinstance(size, (list, tuple)) and _numbers(size)):
+            raise DatasetError(f"{where}: RLE 'size' must be [height, width], got {size!r:.40}")
+        if isinstance(counts, list) and not _numbers(counts):
+            raise DatasetError(f"{where}: RLE 'counts' must be numbers, got {counts!r:.40}")
         rle_to_mask(segmentation, h, w, where)  # invalid: raises with the precise reason
         return
     polygons = segmentation if isinstance(segmentation, (list, tuple)) else []
     if polygons and all(
-        isinstance(p, (list, tuple)) and len(p) >= 6 and len(p) % 2 == 0 for p in polygons
+        isinstance(p, (list, tuple)) and len(p) >= 6 and len(p) % 2 == 0 and _numbers(p)
+        for p in polygons
     ):
         return
     polygons_to_mask(segmentation, h, w, where)  # invalid: raises with the precise reason
@@ -278,3 +282,7 @@ def write_index_png(
     """Write ``mask`` as a palette PNG of class indices, atomically."""
     im = index_mask_image(mask, colors)
     return atomic_write(path, lambda p: im.save(p, format="PNG"))
+
+
+def _numbers(values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)

@@ -115,10 +115,13 @@ class Issues:
         self.counts: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
 
-    def bad(self, kind: str, message: str) -> None:
-        """Report one bad item: raise under ``fail``, else count it as skipped."""
+    def bad(self, kind: str, message: str, hint: str | None = None) -> None:
+        """Report one bad item: raise under ``fail`` (``hint``: the fix), else count it as skipped."""
         if self.on_bad == "fail":
-            raise DatasetError(message, hint="fix the annotation, or pass --on-bad-image skip")
+            fix = f"{hint}; or pass --on-bad-image skip" if hint else None
+            raise DatasetError(
+                message, hint=fix or "fix the annotation, or pass --on-bad-image skip"
+            )
         self.note(kind, message)
 
     def note(self, kind: str, message: str) -> None:

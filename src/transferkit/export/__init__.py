@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from transferkit.core.config import check_option
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.export.onnx_export import export_onnx
 from transferkit.runs.rundir import load_run
@@ -33,6 +34,7 @@ def export(
             f"unknown export format {format!r}.{did_you_mean(format, FORMATS)}",
             hint=f"valid formats: {', '.join(FORMATS)}",
         )
+    check_option("opset", opset)
     run = load_run(run_dir)
     target = Path(out) if out else run.run_dir.path / "model.onnx"
     if target.suffix.lower() != ".onnx":

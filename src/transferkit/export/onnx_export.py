@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from transferkit.core.config import RANGES
 from transferkit.core.errors import ConfigError, ExportError
 from transferkit.core.fileio import atomic_write, write_json
 from transferkit.export.parity import check_parity
@@ -23,7 +24,7 @@ from transferkit.tasks import TASKS, get_task
 from transferkit.tasks.common.onnx import OnnxSpec
 
 DEFAULT_OPSET = 17
-MAX_OPSET = 20  # the highest opset the TorchScript-based exporter writes
+MAX_OPSET = int(RANGES["opset"].high)  # declared in core.config
 SIDECAR_FORMAT = "transferkit-onnx/1"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from transferkit import zoo
+from transferkit.core.config import check_option
 from transferkit.core.errors import (
     BackboneNotFoundError,
     ConfigError,
@@ -149,6 +150,10 @@ def rank(
     ``seconds``. With ``out``, ``rank.json`` is written there (atomically).
     """
     check_metric(metric)
+    for name, value in (("img_size", img_size), ("batch_size", batch_size)):
+        check_option(name, value)
+    for name, value in (("num_workers", num_workers), ("seed", seed)):
+        check_option(name, value)
     names = parse_backbones(backbones)
     cache = FeatureCache(cache_dir)
     paths, labels, class_names = load_labelled(data, format=format, on_bad_image=on_bad_image)

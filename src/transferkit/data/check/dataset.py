@@ -29,10 +29,12 @@ from typing import Any
 
 from PIL import Image
 
+from transferkit.core.config import check_option
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.check.boxes import check_boxes, check_instances
 from transferkit.data.check.classify import check_classify
 from transferkit.data.check.masks import check_segment
+from transferkit.data.check.paths import check_paths_inside
 from transferkit.data.images import inspect_image
 
 # The lister of each task: reads the data set as the task's load_data does (see check.classify).
@@ -125,6 +127,10 @@ def check_dataset(
             f"unknown task {task!r}.{did_you_mean(task, TASKS)}",
             hint=f"valid tasks: {', '.join(TASKS)}",
         )
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        check_option(name, value)
+    check_option("split_seed", seed)
+    check_option("ignore_index", ignore_index)
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"data path not found: {path}", hint="pass an existing folder or file")
@@ -137,6 +143,7 @@ def check_dataset(
         "ignore_index": ignore_index,
     }
     images, after = LISTERS[task](path, settings, report)
+    check_paths_inside(path, [p for p, _, _ in images], report)
     infos = inspect_files(sorted({p for p, _, _ in images}), threads)
     add_file_findings(report, images, infos)
     if after is not None:

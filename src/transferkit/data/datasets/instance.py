@@ -37,9 +37,31 @@ def check_records(records: list[DetectionRecord], issues: Issues) -> list[Detect
             except DatasetError as e:
                 issues.bad("bad_segmentation", e.message)
                 continue
+            astray = polygon_astray(o.segmentation, o.box, r.width, r.height)
+            if astray:
+                hint = "fix the polygon (pixel x, y pairs of this image) or its bbox"
+                issues.bad("bad_segmentation", f"{where}: the polygon {astray}", hint)
+                continue
             kept.append(o)
         r.objects = kept
     return records
+
+
+def polygon_astray(segmentation, box, width: int, height: int) -> str | None:
+    """Where a polygon lies that no mask can come from: wholly outside the image or its own box
+    (None: it overlaps both; RLE masks are sized by the image and need no such check)."""
+    if isinstance(segmentation, dict):
+        return None
+    xs = [v for poly in segmentation for v in poly[0::2]]
+    ys = [v for poly in segmentation for v in poly[1::2]]
+    x1, y1, x2, y2 = min(xs), min(ys), max(xs), max(ys)
+    span = f"(x {x1:g}..{x2:g}, y {y1:g}..{y2:g})"
+    if x1 >= width or y1 >= height or x2 <= 0 or y2 <= 0:
+        return f"{span} lies outside the {width}x{height} image"
+    bx1, by1, bx2, by2 = box
+    if x1 >= bx2 or y1 >= by2 or x2 <= bx1 or y2 <= by1:
+        return f"{span} lies outside its own box [{bx1:g}, {by1:g}, {bx2:g}, {by2:g}]"
+    return None
 
 
 class InstanceDataset(DetectionDataset):

@@ -28,6 +28,7 @@ import numpy as np
 from transferkit.core.errors import DatasetError
 from transferkit.data.boxes import xywh_to_xyxy
 from transferkit.data.formats import Format
+from transferkit.data.formats import coco_fields as fields
 from transferkit.data.formats.classes_file import CLASSES_FILES, ClassTable
 from transferkit.data.formats.coco_write import ROBOFLOW_NAME, write_coco
 from transferkit.data.formats.mask_folder import Listing, SegSample
@@ -40,8 +41,8 @@ from transferkit.data.records import (
     Issues,
     ObjectAnn,
     check_box,
-    image_size,
 )
+from transferkit.data.text import read_text
 
 
 def find_coco_files(path: Path) -> dict[str, Path] | None:
@@ -71,7 +72,7 @@ def find_coco_files(path: Path) -> dict[str, Path] | None:
 def read_json_file(path: Path) -> Any:
     """Parse a JSON file; malformed JSON is a :class:`DatasetError` with line and column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise DatasetError(f"annotation file not found: {path}") from None
     try:
@@ -118,7 +119,8 @@ def _categories(raw: dict[str, dict], files: dict[str, Path]) -> tuple[list[str]
         for c in d["categories"]:
             if not isinstance(c, dict) or "id" not in c or "name" not in c:
                 raise DatasetError(f"{files[split]}: category without id or name: {c!r:.80}")
-            cid, name = int(c["id"]), str(c["name"])
+            fields.check_category_id(c, files[split])
+            cid, name = c["id"], str(c["name"])
             if by_id.get(cid, name) != name:
                 raise DatasetError(
                     f"{files[split]}: category id {cid} is '{name}' here but '{by_id[cid]}' in "
@@ -154,10 +156,11 @@ def _records(d: dict, f: Path, label_of: dict[int, int], issues: Issues) -> list
             issues.bad("missing_image", f"{where}: image file not found")
             skipped.add(img["id"])
             continue
-        if img.get("width") and img.get("height"):
-            w, h = int(img["width"]), int(img["height"])
-        else:
-            w, h = image_size(path)
+        size = fields.size_of(img, where, path, issues)
+        if size is None:
+            skipped.add(img["id"])
+            continue
+        w, h = size
         names_seen.add(img["file_name"])
         images[img["id"]] = DetectionRecord(path, w, h, int(img["id"]), [], str(img["file_name"]))
     for ann in d["annotations"]:
@@ -170,6 +173,10 @@ def _add_annotation(ann, f: Path, images: dict, label_of: dict[int, int], issues
     if not isinstance(ann, dict):
         raise DatasetError(f"{f}: annotation is not an object: {ann!r:.80}")
     where = f"{f}: annotation id {ann.get('id')}"
+    wrong = fields.bad_fields(ann)
+    if wrong:
+        issues.bad("bad_value", f"{where}: {wrong}", fields.ANNOTATION_HINT)
+        return
     rec = images.get(ann.get("image_id"))
     if rec is None:
         issues.bad(
@@ -183,11 +190,8 @@ def _add_annotation(ann, f: Path, images: dict, label_of: dict[int, int], issues
             f"{where} has unknown category id {cid!r} (known: {sorted(label_of)})",
         )
         return
-    bbox = ann.get("bbox")
-    if not (isinstance(bbox, list) and len(bbox) == 4):
-        raise DatasetError(f"{where}: 'bbox' must be [x, y, width, height], got {bbox!r:.80}")
     box = check_box(
-        xywh_to_xyxy([float(v) for v in bbox])[0].tolist(),
+        xywh_to_xyxy([float(v) for v in ann["bbox"]])[0].tolist(),
         rec.width,
         rec.height,
         f"{where} ({rec.file_name})",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from transferkit.core.errors import DatasetError
 from transferkit.data.images import is_image_file
+from transferkit.data.text import read_text
 
 
 def find_darknet_data(path: Path) -> Path | None:
@@ -23,19 +24,19 @@ def read_darknet_layout(spec: Path) -> tuple[list[str], dict[str, list[Path]], P
     """Class names, image lists per split and the root of a darknet ``obj.data``."""
     root = spec.parent
     entries = {}
-    for line in spec.read_text(encoding="utf-8").splitlines():
+    for line in read_text(spec).splitlines():
         if "=" in line:
             key, value = line.split("=", 1)
             entries[key.strip()] = value.strip()
     names_file = _darknet_path(root, entries.get("names", "obj.names"))
     if names_file is None:
         raise DatasetError(f"{spec}: names file '{entries.get('names')}' not found")
-    names = [ln.strip() for ln in names_file.read_text().splitlines() if ln.strip()]
+    names = [ln.strip() for ln in read_text(names_file).splitlines() if ln.strip()]
     lists: dict[str, list[Path]] = {}
     for key, split in (("train", "train"), ("valid", "val"), ("test", "test")):
         listing = _darknet_path(root, entries[key]) if entries.get(key) else None
         if listing is not None:
-            lines = [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
+            lines = [ln.strip() for ln in read_text(listing).splitlines() if ln.strip()]
             lists[split] = [_darknet_path(root, ln) or root / ln for ln in lines]
     if not lists and (root / "obj_train_data").is_dir():
         folder = root / "obj_train_data"

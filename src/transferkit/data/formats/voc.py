@@ -35,6 +35,7 @@ from transferkit.data.records import (
     dedupe,
     image_size,
 )
+from transferkit.data.text import number_in, read_text
 
 SPLIT_FILES = {"train": ("train", "trainval"), "val": ("val",), "test": ("test",)}
 
@@ -104,7 +105,7 @@ def _split_ids(root: Path) -> dict[str, list[str]]:
             f = main / f"{name}.txt"
             if f.is_file():
                 # A list may repeat an id; keep the repeats so that dedupe reports them.
-                out[split] = [ln.split()[0] for ln in f.read_text().splitlines() if ln.strip()]
+                out[split] = [ln.split()[0] for ln in read_text(f).splitlines() if ln.strip()]
                 break
     if out:
         return out
@@ -131,8 +132,8 @@ def _parse(xml: Path, root: Path, issues: Issues):
         issues.bad("missing_image", f"{xml}: image '{filename or xml.stem}' not in {where}")
         return None
     try:
-        w = int(float(ann.findtext("size/width") or 0))
-        h = int(float(ann.findtext("size/height") or 0))
+        w = int(number_in(ann.findtext("size/width") or "0", "width"))
+        h = int(number_in(ann.findtext("size/height") or "0", "height"))
         if w <= 0 or h <= 0:  # LabelImg writes 0 x 0 when it never loaded the image
             w, h = image_size(img)
         objects = []
@@ -142,7 +143,7 @@ def _parse(xml: Path, root: Path, issues: Issues):
             if bb is None or not name:
                 raise ValueError(f"object {i + 1} has no name or no bndbox")
             xmin, ymin, xmax, ymax = (
-                float(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")
+                number_in(bb.findtext(k), k) for k in ("xmin", "ymin", "xmax", "ymax")
             )
             difficult = (obj.findtext("difficult") or "0").strip() in ("1", "true")
             objects.append((name, (xmin - 1.0, ymin - 1.0, xmax, ymax), difficult))
@@ -166,10 +167,10 @@ def _image_path(root: Path, stem: str, filename: str) -> Path | None:
 def _class_names(root: Path, objects: list) -> list[str]:
     classes = root / "classes.txt"
     if classes.is_file():
-        return [ln.strip() for ln in classes.read_text().splitlines() if ln.strip()]
+        return [ln.strip() for ln in read_text(classes).splitlines() if ln.strip()]
     labelmap = root / "labelmap.txt"
     if labelmap.is_file():  # CVAT: "name:r,g,b:parts:actions", '#' comments, background first
-        names = [ln.split(":")[0].strip() for ln in labelmap.read_text().splitlines()]
+        names = [ln.split(":")[0].strip() for ln in read_text(labelmap).splitlines()]
         return [n for n in names if n and not n.startswith("#") and n != "background"]
     names = sorted({name for name, _, _ in objects})
     if not names:
@@ -279,7 +280,7 @@ def list_masks(path: Path, on_bad: str = "fail") -> Listing:
 
 
 def _lines(path: Path) -> list[str]:
-    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return [ln.strip() for ln in read_text(path).splitlines() if ln.strip()]
 
 
 FORMAT = Format(

@@ -18,7 +18,6 @@ labels beside the images).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -27,6 +26,7 @@ from transferkit.core.fileio import atomic_write_text
 from transferkit.data.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
 from transferkit.data.formats import Format
 from transferkit.data.formats.darknet import find_darknet_data, read_darknet_layout
+from transferkit.data.formats.yolo_names import names_of
 from transferkit.data.images import is_image_file
 from transferkit.data.records import (
     ALL,
@@ -40,6 +40,7 @@ from transferkit.data.records import (
     dedupe,
     image_size,
 )
+from transferkit.data.text import read_text
 
 NAME_FILES = ("classes.txt", "obj.names")
 
@@ -96,14 +97,14 @@ def read_yolo(path: Path, issues: Issues) -> DetectionSource:
 
 def _from_yaml(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
     try:
-        d = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+        d = yaml.safe_load(read_text(spec)) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise DatasetError(f"{spec}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(d, dict):
         raise DatasetError(f"{spec}: expected a mapping with train/val/names")
-    names = _names(d.get("names"), spec)
+    names = names_of(d.get("names"), spec)
     base = spec.parent
     if d.get("path"):
         p = Path(str(d["path"]))
@@ -118,17 +119,6 @@ def _from_yaml(spec: Path) -> tuple[list[str], dict[str, list[Path]], Path]:
     return names, lists, spec.parent
 
 
-def _names(value: Any, where: Path) -> list[str]:
-    if isinstance(value, list) and value:
-        return [str(n) for n in value]
-    if isinstance(value, dict) and value:
-        ids = sorted(int(k) for k in value)
-        if ids != list(range(len(ids))):
-            raise DatasetError(f"{where}: 'names' ids must be 0..{len(ids) - 1}, got {ids}")
-        return [str(value[k]) for k in sorted(value, key=int)]
-    raise DatasetError(f"{where}: no class 'names' list", hint="add names: [cat, dog, ...]")
-
-
 def _images_of(entry: str, base: Path, spec: Path) -> list[Path]:
     candidates = [base / entry, spec.parent / entry]
     if entry.startswith("../"):  # Roboflow writes ../train/images beside data.yaml
@@ -139,7 +129,7 @@ def _images_of(entry: str, base: Path, spec: Path) -> list[Path]:
     if target.is_dir():
         return sorted(p for p in target.rglob("*") if p.is_file() and is_image_file(p))
     out = []
-    for line in target.read_text(encoding="utf-8").splitlines():
+    for line in read_text(target).splitlines():
         line = line.strip()
         if line:
             p = Path(line)
@@ -170,7 +160,7 @@ def _names_file(root: Path) -> list[str]:
         for name in NAME_FILES:
             f = folder / name
             if f.is_file():
-                return [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
+                return [ln.strip() for ln in read_text(f).splitlines() if ln.strip()]
     raise DatasetError(
         f"{root}: no classes.txt or data.yaml with class names",
         hint="add classes.txt, one name per line",
@@ -196,7 +186,7 @@ def _record(img: Path, image_id: int, names: list[str], issues: Issues) -> Detec
     txt = label_path(img)
     if not txt.is_file():
         return rec
-    for lineno, line in enumerate(txt.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(txt).splitlines(), start=1):
         where = f"{txt}:{lineno}"
         parts = line.split()
         if not parts:

@@ -8,13 +8,16 @@ images of an annotation file whose ids differ. Results from other tools are read
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from transferkit.core.errors import DatasetError
 from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.formats.coco import check_top, find_coco_files, read_json_file
+from transferkit.data.formats.coco_fields import is_int
 from transferkit.data.formats.coco_write import records_to_coco
 from transferkit.data.records import ALL, detect_format, read_source
+from transferkit.data.text import read_text
 
 
 def to_coco_results(predictions: list[dict]) -> list[dict]:
@@ -35,10 +38,11 @@ def to_coco_results(predictions: list[dict]) -> list[dict]:
     return results
 
 
-def read_results(path: Path) -> list[dict]:
-    """A COCO results list made by any tool (a dict wrapping it as ``annotations`` is accepted)."""
+def read_results(path: Path, shape: str = "bbox") -> list[dict]:
+    """A COCO results list made by any tool (a dict wrapping it as ``annotations`` is accepted),
+    each result checked (:func:`check_result`); ``shape`` is the key every result must carry."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except FileNotFoundError:
         raise DatasetError(f"predictions file not found: {path}") from None
     except json.JSONDecodeError as e:
@@ -50,7 +54,60 @@ def read_results(path: Path) -> list[dict]:
             f"{path}: expected a COCO results list of objects, got {type(data).__name__}",
             hint="a results file is a JSON list of {image_id, category_id, bbox, score} objects",
         )
+    for i, r in enumerate(data):
+        check_result(r, shape, f"{path}: result #{i} (image_id {r.get('image_id')!r})")
     return [dict(r) for r in data]
+
+
+RESULT_HINT = (
+    "each result is {image_id (or file_name), category_id, bbox [x, y, width, height] in pixels, "
+    "score in [0, 1]}"
+)
+
+
+def check_result(r: dict, shape: str, where: str) -> None:
+    """Raise unless ``r`` has an image, a category, a score in [0, 1] and a box of size >= 0."""
+    needed = ("image_id" if "file_name" not in r else "file_name", "category_id", "score", shape)
+    missing = [k for k in needed if k not in r]
+    if missing:
+        raise DatasetError(f"{where} has no '{missing[0]}'", hint=RESULT_HINT)
+    if not is_int(r["category_id"]):
+        raise DatasetError(f"{where}: category_id {r['category_id']!r} is not an integer")
+    score = r["score"]
+    if not _finite(score) or not 0 <= score <= 1:
+        raise DatasetError(
+            f"{where}: score {score!r} is not in [0, 1]",
+            hint="write confidences as probabilities (after sigmoid / softmax), as COCO results do",
+        )
+    box = r.get("bbox")
+    if box is None and shape != "bbox":
+        return
+    if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
+        raise DatasetError(f"{where}: bbox {box!r:.80} is not 4 numbers", hint=RESULT_HINT)
+    if box[2] < 0 or box[3] < 0:
+        raise DatasetError(
+            f"{where}: bbox {box} has a negative width or height",
+            hint="COCO boxes are [x, y, width, height], not [x1, y1, x2, y2] in another order",
+        )
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def image_sizes(gt: dict, data_path: Path) -> dict:
+    """``{image id: (height, width)}`` of a COCO ground truth; each image must give both."""
+    sizes = {}
+    for img in gt["images"]:
+        h, w = img.get("height"), img.get("width")
+        if not (is_int(h) and is_int(w) and h > 0 and w > 0):
+            raise DatasetError(
+                f"{data_path}: image id {img.get('id')} ({img.get('file_name')}) has width "
+                f"{w!r} / height {h!r}; instance masks need both",
+                hint='add "width" and "height" (pixels) to every image of the annotation file',
+            )
+        sizes[img["id"]] = (int(h), int(w))
+    return sizes
 
 
 def ground_truth(data_path: Path, split: str | None = None) -> dict:
@@ -65,6 +122,11 @@ def ground_truth(data_path: Path, split: str | None = None) -> dict:
         chosen = _pick_split(data_path, files, split)
         raw = read_json_file(files[chosen])
         check_top(raw, files[chosen])
+        for img in raw["images"]:
+            if not (isinstance(img, dict) and "id" in img and "file_name" in img):
+                raise DatasetError(
+                    f"{files[chosen]}: image entry without id or file_name: {img!r:.80}"
+                )
         return raw
     source = read_source(data_path, "auto", on_bad="skip")
     chosen = _pick_split(data_path, {k: v for k, v in source.splits.items() if v}, split)

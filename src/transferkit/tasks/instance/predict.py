@@ -31,6 +31,7 @@ from transferkit.render.draw import draw_boxes, draw_masks, save_png
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.coco_results import (
     ground_truth,
+    image_sizes,
     match_by_file_name,
     read_results,
     to_coco_results,
@@ -115,20 +116,15 @@ def evaluate_predictions(data_path: Path, predictions: Path, options: dict[str, 
     COCO expects; an RLE whose size disagrees with its image is an error naming the result.
     """
     gt = ground_truth(Path(data_path), options.get("split"))
-    sizes = {img["id"]: (int(img["height"]), int(img["width"])) for img in gt["images"]}
+    sizes = image_sizes(gt, Path(data_path))
     for ann in gt["annotations"]:
         if ann.get("segmentation") is not None and ann.get("image_id") in sizes:
             where = f"{data_path}: annotation id {ann.get('id')}"
             check_segmentation(ann["segmentation"], *sizes[ann["image_id"]], where)
-    results = read_results(Path(predictions))
+    results = read_results(Path(predictions), "segmentation")
     match_by_file_name(results, gt)
     for i, r in enumerate(results):
-        if "segmentation" not in r:
-            raise DatasetError(
-                f"{predictions}: result #{i} has no 'segmentation'",
-                hint="instance results need masks",
-            )
-        if r["image_id"] in sizes:
+        if r.get("image_id") in sizes:
             where = f"{predictions}: result #{i} (image id {r['image_id']})"
             check_segmentation(r["segmentation"], *sizes[r["image_id"]], where)
             seg = r["segmentation"]

@@ -72,9 +72,9 @@ def with_toy(monkeypatch):
 
 
 def test_what_each_format_does_in_detection_order():
-    assert formats_for("read_boxes") == ["yolo", "voc", "coco"]
-    assert formats_for("write_boxes") == ["yolo", "voc", "coco"]
-    assert formats_for("list_masks") == ["voc", "folder", "coco"]
+    assert formats_for("read_boxes") == ["yolo", "voc", "labelme", "coco"]
+    assert formats_for("write_boxes") == ["yolo", "voc", "labelme", "coco"]
+    assert formats_for("list_masks") == ["yolo", "voc", "folder", "labelme", "coco"]
     for name, f in FORMATS.items():
         assert f.name == name
 
@@ -85,7 +85,7 @@ def test_duplicate_and_unknown_formats_are_refused(tmp_path):
     simple_coco(tmp_path)
     with pytest.raises(ConfigError, match="unknown detection format 'cocoo'. Did you mean 'coco'"):
         read_source(tmp_path / "instances.json", "cocoo")
-    with pytest.raises(ConfigError, match="valid formats: yolo, voc, coco"):
+    with pytest.raises(ConfigError, match="valid formats: yolo, voc, labelme, coco"):
         convert_dataset(tmp_path / "instances.json", tmp_path / "out", dst_format="folder")
 
 

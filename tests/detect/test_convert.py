@@ -150,4 +150,4 @@ def test_cli_unknown_target_format_names_the_registered_ones(tmp_path, capsys):
     assert main(["data", "convert", str(tmp_path), str(tmp_path / "out"), "--to", "yolp"]) == 2
     err = capsys.readouterr().err
     assert "unknown target format 'yolp'. Did you mean 'yolo'?" in err
-    assert "valid formats: yolo, voc, coco" in err
+    assert "valid formats: yolo, voc, labelme, coco" in err

@@ -83,7 +83,10 @@ def _run_convert(args: argparse.Namespace) -> int:
         print(f"  {kind}: {count}")
     if summary["ignore_regions_dropped"]:
         dropped = summary["ignore_regions_dropped"]
-        print(f"  crowd / difficult (ignore) regions left out, YOLO cannot mark them: {dropped}")
+        print(
+            f"  crowd / difficult (ignore) regions left out, {args.dst_format} cannot mark them: "
+            f"{dropped}"
+        )
     print(f"written to {args.dst}")
     return 0
 

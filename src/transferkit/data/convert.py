@@ -27,9 +27,9 @@ def convert_dataset(
     Images are copied; splits are kept (a source without splits stays without). ``dst`` must be
     empty or absent, so a conversion never mixes with older files. Returns a summary: format,
     images and objects per split (as read), annotations skipped or clipped while reading, and
-    crowd / difficult regions left out (YOLO cannot mark a region "ignore").
+    crowd / difficult regions left out (YOLO and LabelMe cannot mark a region "ignore").
     """
-    write = get_format(dst_format, "write_boxes", "target", auto=False).write_boxes
+    target = get_format(dst_format, "write_boxes", "target", auto=False)
     dst = Path(dst)
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise DatasetError(
@@ -37,7 +37,7 @@ def convert_dataset(
         )
     source = read_source(src, src_format, on_bad=on_bad, strict=strict)
     splits = {name: records for name, records in source.splits.items() if records}
-    write(dst, splits, source.class_names, source.category_ids)
+    target.write_boxes(dst, splits, source.class_names, source.category_ids)
     ignored = sum(o.iscrowd or o.difficult for rs in splits.values() for r in rs for o in r.objects)
     return {
         "from": source.format,
@@ -48,5 +48,5 @@ def convert_dataset(
             for name, rs in splits.items()
         },
         "issues": source.issues.summary()["counts"],
-        "ignore_regions_dropped": ignored if dst_format == "yolo" else 0,
+        "ignore_regions_dropped": 0 if target.keeps_ignore_regions else ignored,
     }

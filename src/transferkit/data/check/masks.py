@@ -20,6 +20,7 @@ def check_segment(path: Path, s: dict[str, Any], report) -> tuple[list, Any]:
     except DatasetError as e:
         report.add("error", "layout", e.message)
         return [], None
+    _annotation_findings(listing.notes.get("annotation_issues"), report)
     good, bad, num_classes, pixels = check_pairs(listing, s["ignore_index"])
     for sample, why in bad:
         report.add("error", "bad_mask", f"{sample.image}: {why}", [sample.image])
@@ -42,3 +43,11 @@ def check_segment(path: Path, s: dict[str, Any], report) -> tuple[list, Any]:
     rows = [(str(x.image), split, None) for split, xs in splits.items() for x in xs]
     rows += [(str(x.image), x.split or UNSPLIT, None) for x, _ in bad]
     return rows, None
+
+
+def _annotation_findings(issues: dict | None, report) -> None:
+    """Objects a format holding instances skipped (errors) or repaired (warnings) on the way to
+    class masks: an object without a polygon would leave its pixels as background."""
+    for kind, n in (issues or {}).get("counts", {}).items():
+        severity = "error" if kind in issues.get("skipped", ()) else "warning"
+        report.add(severity, kind, f"{n} object(s) or shape(s), e.g. {issues['examples'][kind]}")

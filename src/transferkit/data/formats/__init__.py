@@ -32,12 +32,14 @@ class Format:
     write_boxes: Callable[..., Any] | None = None  # (dst, splits, class_names, category_ids)
     detect_masks: Callable[[Path], bool] | None = None  # holds semantic masks in this format?
     list_masks: Callable[..., Any] | None = None  # (path, on_bad) -> mask_folder.Listing
+    keeps_ignore_regions: bool = True  # can the writer mark crowd / difficult regions "ignore"?
 
 
 FORMATS: Registry[Format] = Registry("format")
 FORMATS.register("yolo", "transferkit.data.formats.yolo:FORMAT")
 FORMATS.register("voc", "transferkit.data.formats.voc:FORMAT")
 FORMATS.register("folder", "transferkit.data.formats.mask_folder:FORMAT")
+FORMATS.register("labelme", "transferkit.data.formats.labelme:FORMAT")
 FORMATS.register("coco", "transferkit.data.formats.coco:FORMAT")
 
 

@@ -11,28 +11,24 @@ Layouts read:
 Category ids are mapped to contiguous labels 1..K in id order; names are kept. A category that no
 annotation uses and that names the ``supercategory`` of the others (Roboflow writes the data set
 name as such a category, id 0) is dropped. The raw dict of each split is kept for evaluation.
-For semantic segmentation, :func:`list_masks` rasterises each image's polygons and RLE to a class
-mask (0 = background, category k = its contiguous label). The writer is
+For semantic segmentation, each image's polygons and RLE are rasterised to a class mask
+(0 = background, category k = its contiguous label; :mod:`.box_masks`). The writer is
 :mod:`transferkit.data.formats.coco_write`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from transferkit.core.errors import DatasetError
 from transferkit.data.boxes import xywh_to_xyxy
 from transferkit.data.formats import Format
 from transferkit.data.formats import coco_fields as fields
-from transferkit.data.formats.classes_file import CLASSES_FILES, ClassTable
+from transferkit.data.formats.box_masks import masks_from_boxes
+from transferkit.data.formats.classes_file import CLASSES_FILES
 from transferkit.data.formats.coco_write import ROBOFLOW_NAME, write_coco
-from transferkit.data.formats.mask_folder import Listing, SegSample
-from transferkit.data.masks import instances_to_class_mask, segmentation_to_mask
 from transferkit.data.records import (
     ALL,
     SPLIT_ALIASES,
@@ -247,54 +243,11 @@ def holds_masks(path: Path) -> bool:
     return path.is_dir() and bool(_mask_files(path))
 
 
-@dataclass
-class CocoClassMask:
-    """Class mask of one COCO image, rasterised from its annotations when called."""
-
-    objects: list  # records.ObjectAnn with .segmentation and .label
-    height: int
-    width: int
-    where: str
-
-    def __call__(self) -> np.ndarray:
-        masks = [
-            segmentation_to_mask(
-                o.segmentation, self.height, self.width, f"{self.where}, object {i + 1}"
-            )
-            for i, o in enumerate(self.objects)
-        ]
-        return instances_to_class_mask(
-            masks, [o.label for o in self.objects], self.height, self.width
-        )
-
-
-def list_masks(path: Path, on_bad: str) -> Listing:
-    """Images of a COCO data set with their class masks (objects without segmentation counted)."""
-    issues = Issues(on_bad)
-    source = read_coco(path, issues)
-    samples = []
-    for split, records in source.splits.items():
-        for r in records:
-            where = f"{r.file_name or r.path.name} (image id {r.image_id})"
-            kept = []
-            for i, o in enumerate(r.objects):
-                if o.segmentation is None:
-                    issues.bad(
-                        "no_segmentation", f"{path}: {where}, object {i + 1} has no segmentation"
-                    )
-                    continue
-                kept.append(o)
-            mask = CocoClassMask(kept, r.height, r.width, f"{path}: {where}")
-            samples.append(SegSample(r.path, mask, None if split == ALL else split))
-    classes = ClassTable(["background", *source.class_names], None, str(path))
-    return Listing(samples, classes, "coco", source.root, {"coco_issues": issues.summary()})
-
-
 FORMAT = Format(
     "coco",
     detect_boxes=lambda path: bool(find_coco_files(path)),
     read_boxes=read_coco,
     write_boxes=write_coco,
     detect_masks=holds_masks,
-    list_masks=list_masks,
+    list_masks=masks_from_boxes(read_coco),
 )

@@ -7,7 +7,8 @@ from typing import Any
 
 from transferkit.core.fileio import write_json
 from transferkit.data.boxes import xyxy_to_xywh_list
-from transferkit.data.records import ALL, DetectionRecord, copy_images
+from transferkit.data.masks import mask_area, segmentation_to_mask
+from transferkit.data.records import ALL, DetectionRecord, ObjectAnn, copy_images
 
 ROBOFLOW_NAME = "_annotations.coco.json"
 
@@ -35,7 +36,7 @@ def records_to_coco(
                 "image_id": r.image_id,
                 "category_id": cat_ids[o.label - 1],
                 "bbox": xyxy_to_xywh_list(o.box),
-                "area": o.area if o.area is not None else o.box_area,
+                "area": o.area if o.area is not None else _area(o, r),
                 "iscrowd": int(o.iscrowd or o.difficult),
             }
             if o.segmentation is not None:
@@ -46,6 +47,15 @@ def records_to_coco(
         for c, n in zip(cat_ids, class_names, strict=True)
     ]
     return {"images": images, "annotations": anns, "categories": categories}
+
+
+def _area(o: ObjectAnn, r: DetectionRecord) -> float:
+    """COCO's area of an object read without one: its mask's pixels (the box's without a mask),
+    as COCO's small / medium / large ranges of segmentation AP expect."""
+    if o.segmentation is None:
+        return o.box_area
+    where = f"{r.file_name or r.path.name} (image id {r.image_id})"
+    return float(mask_area(segmentation_to_mask(o.segmentation, r.height, r.width, where)))
 
 
 def write_coco(

@@ -3,8 +3,9 @@
 Each image ``.../images/x.jpg`` has ``.../labels/x.txt`` (the last ``images`` folder of the path
 swapped for ``labels``, as Ultralytics does; darknet keeps the txt beside the image), one object a
 line: ``class cx cy w h`` normalised to [0, 1]. Lines of a segmentation export (``class x1 y1 x2 y2
-...``, at least 3 points) are read as the polygon's box. An image without a label file has no
-objects.
+...``, at least 3 points) are read as the polygon and its box (:mod:`.yolo_seg`), so the same
+folder serves detection, instance and semantic segmentation. An image without a label file has
+no objects.
 
 Layouts read: an Ultralytics ``data.yaml`` (``path``, ``train``, ``val``, ``test``: folders of
 images or txt lists of image paths; ``names`` as a list or an id -> name map), given as the file or
@@ -22,11 +23,13 @@ from pathlib import Path
 import yaml
 
 from transferkit.core.errors import DatasetError
-from transferkit.core.fileio import atomic_write_text
-from transferkit.data.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
+from transferkit.data.boxes import cxcywh_norm_to_xyxy
 from transferkit.data.formats import Format
+from transferkit.data.formats.box_masks import masks_from_boxes
 from transferkit.data.formats.darknet import find_darknet_data, read_darknet_layout
 from transferkit.data.formats.yolo_names import names_of
+from transferkit.data.formats.yolo_seg import EXPECTED, line_problem, polygon_object
+from transferkit.data.formats.yolo_write import write_yolo
 from transferkit.data.images import is_image_file
 from transferkit.data.records import (
     ALL,
@@ -36,7 +39,6 @@ from transferkit.data.records import (
     Issues,
     ObjectAnn,
     check_box,
-    copy_images,
     dedupe,
     image_size,
 )
@@ -196,13 +198,10 @@ def _record(img: Path, image_id: int, names: list[str], issues: Issues) -> Detec
         except ValueError:
             issues.bad("malformed_file", f"{where}: not numbers: {line.strip()[:60]!r}")
             continue
-        if not cls_f.is_integer() or not (
-            len(vals) == 4 or (len(vals) >= 6 and len(vals) % 2 == 0)
-        ):
+        problem = line_problem(cls_f, vals)
+        if problem:
             issues.bad(
-                "malformed_file",
-                f"{where}: expected 'class cx cy w h' or 'class x1 y1 x2 y2 x3 y3 ...', "
-                f"got {line.strip()[:60]!r}",
+                "malformed_file", f"{where}: {EXPECTED}, got {line.strip()[:60]!r}: {problem}"
             )
             continue
         bad = [v for v in vals if not 0.0 <= v <= 1.0]
@@ -219,48 +218,14 @@ def _record(img: Path, image_id: int, names: list[str], issues: Issues) -> Detec
                 f"{where}: class {cls} but only {len(names)} names (0..{len(names) - 1})",
             )
             continue
-        if len(vals) == 4:
-            box = cxcywh_norm_to_xyxy(vals, w, h)[0].tolist()
-        else:
-            xs, ys = vals[0::2], vals[1::2]
-            box = (min(xs) * w, min(ys) * h, max(xs) * w, max(ys) * h)
-        box = check_box(box, w, h, where, issues)
+        if len(vals) > 4:
+            obj = polygon_object(vals, cls + 1, w, h, where, issues)
+            rec.objects += [obj] if obj is not None else []
+            continue
+        box = check_box(cxcywh_norm_to_xyxy(vals, w, h)[0].tolist(), w, h, where, issues)
         if box is not None:
             rec.objects.append(ObjectAnn(box, cls + 1))
     return rec
-
-
-def write_yolo(
-    dst: Path, splits: dict[str, list[DetectionRecord]], class_names: list[str]
-) -> list[Path]:
-    """Write ``images/<split>/``, ``labels/<split>/``, ``data.yaml`` and ``classes.txt``.
-
-    Crowd regions and VOC ``difficult`` objects are left out: YOLO has no way to mark a region
-    "ignore" (Ultralytics' own VOC conversion drops difficult objects too).
-    """
-    written = []
-    for split, records in splits.items():
-        sub = "" if split == ALL else split
-        img_dir, lbl_dir = dst / "images" / sub, dst / "labels" / sub
-        img_dir.mkdir(parents=True, exist_ok=True)
-        lbl_dir.mkdir(parents=True, exist_ok=True)
-        for r, name in zip(records, copy_images(records, img_dir), strict=True):
-            lines = []
-            for o in r.objects:
-                if o.iscrowd or o.difficult:
-                    continue
-                cx, cy, bw, bh = xyxy_to_cxcywh_norm(o.box, r.width, r.height)[0]
-                lines.append(f"{o.label - 1} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
-            txt = lbl_dir / f"{Path(name).stem}.txt"
-            atomic_write_text(txt, "".join(line + "\n" for line in lines))
-            written.append(txt)
-    atomic_write_text(dst / "classes.txt", "".join(n + "\n" for n in class_names))
-    if ALL not in splits:
-        spec = {s: f"images/{s}" for s in splits}
-        spec["nc"] = len(class_names)
-        spec["names"] = list(class_names)
-        atomic_write_text(dst / "data.yaml", yaml.safe_dump(spec, sort_keys=False))
-    return written
 
 
 def holds_boxes(path: Path) -> bool:
@@ -270,10 +235,24 @@ def holds_boxes(path: Path) -> bool:
     return looks_like_yolo(path)
 
 
+def holds_label_files(path: Path) -> bool:
+    """A YOLO data set with ``.txt`` labels, as semantic data (``images/`` + ``labels/`` holding
+    mask images is the mask folder layout)."""
+    if path.is_file() or find_yolo_yaml(path) or find_darknet_data(path):
+        return holds_boxes(path)
+    folders = [path / "labels", *(path / s / "labels" for s in SPLIT_ALIASES)]
+    return looks_like_yolo(path) and any(
+        next(d.rglob("*.txt"), None) is not None for d in folders if d.is_dir()
+    )
+
+
 FORMAT = Format(
     "yolo",
     detect_boxes=holds_boxes,
     read_boxes=read_yolo,
+    detect_masks=holds_label_files,
+    list_masks=masks_from_boxes(read_yolo),
+    keeps_ignore_regions=False,
     write_boxes=lambda dst, splits, class_names, category_ids=None: write_yolo(
         dst, splits, class_names
     ),

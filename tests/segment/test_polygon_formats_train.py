@@ -55,3 +55,14 @@ def test_instance_samples_carry_the_polygons_and_train(tmp_path, fmt):
     assert torch.isfinite(loss)
     loss.backward()
     assert model.net.roi_heads.mask_predictor.mask_fcn_logits.weight.grad.abs().sum() > 0
+
+
+def test_a_last_training_batch_of_one_image_is_dropped_not_a_crash(tmp_path):
+    # 4 train images in batches of 3: the last batch would hold one image, which BatchNorm in the
+    # decoder cannot normalise in train mode.
+    data = labelme_folder(tmp_path / "data", n=8)
+    argv = ["train", "--task", "segment", "--data", str(data), "--epochs", "1"]
+    argv += ["--backbone", "timm:mobilenetv3_small_050", "--weights", "none"]
+    argv += ["--img-size", "32", "--batch-size", "3", "--val-fraction", "0.5"]
+    assert main([*argv, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "run" / "data.json").read_text())["images"]["train"] == 4

@@ -160,7 +160,9 @@ def _setup(
         splits.train,
         batch_size=t.batch_size,
         shuffle=True,
-        drop_last=False,
+        # A last batch of one image breaks BatchNorm in train mode (a head's or a decoder's): drop
+        # it then, and only then; the image is drawn into another batch next epoch.
+        drop_last=len(splits.train) % t.batch_size == 1 and len(splits.train) > 1,
         num_workers=t.num_workers,
         collate_fn=task.collate,
     )

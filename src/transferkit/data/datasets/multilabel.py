@@ -67,6 +67,8 @@ def list_label_source(path: str | Path, format: str = "auto") -> LabelListing:
     name = ALIASES.get(format, format)
     if name == "auto":
         name = find_format(path, LABELS)
+        if name is None and path.suffix.lower() == ".csv":
+            name = "label_csv"  # its reader says what is wrong with the file
         if name is None:
             raise DatasetError(
                 f"{path}: neither a multi-label CSV nor class folders",

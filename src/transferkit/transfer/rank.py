@@ -26,6 +26,7 @@ from transferkit.core.errors import (
 )
 from transferkit.core.fileio import write_json
 from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.datasets.multilabel import load_multilabel_data
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.scores import NEEDS_SOURCE_HEAD, check_metric, compute_score
@@ -59,12 +60,24 @@ def local_backbones() -> list[str]:
     return names
 
 
-def load_labelled(data: str | Path, *, format: str = "auto", on_bad_image: str = "fail"):
+def load_labelled(
+    data: str | Path, *, format: str = "auto", on_bad_image: str = "fail", task: str = "classify"
+):
     """Every labelled image of the data set as ``(paths, labels, class_names)``.
 
-    The reader refuses a data set with fewer than two classes, which no score could rank on.
+    ``labels`` are class indices (N,), or 0/1 rows (N, K) for ``task`` multilabel. The
+    classification reader refuses a data set with fewer than two classes, which no score could
+    rank on.
     """
-    splits = load_classification_data(data, format=format, on_bad_image=on_bad_image)
+    if task == "multilabel":
+        splits = load_multilabel_data(data, format=format, on_bad_image=on_bad_image)
+    elif task == "classify":
+        splits = load_classification_data(data, format=format, on_bad_image=on_bad_image)
+    else:
+        raise ConfigError(
+            f"rank scores classification data, not task {task!r}",
+            hint="use --task classify or multilabel",
+        )
     samples = [
         s for d in (splits.train, splits.val, splits.test) if d is not None for s in d.samples
     ]
@@ -142,8 +155,11 @@ def rank(
     on_bad_image: str = "fail",
     seed: int = 0,
     progress: bool = True,
+    task: str = "classify",
 ) -> list[dict[str, Any]]:
     """Score each of ``backbones`` on ``data``; rows sorted by score, skipped ones last.
+
+    ``task`` multilabel reads a multi-label data set and scores LogME per label, averaged.
 
     Each row has ``backbone``, ``status`` ("ok" or "skipped"), ``score`` or ``reason``, and
     ``seconds``. With ``out``, ``rank.json`` is written there (atomically).
@@ -151,7 +167,9 @@ def rank(
     check_metric(metric)
     names = parse_backbones(backbones)
     cache = FeatureCache(cache_dir)
-    paths, labels, class_names = load_labelled(data, format=format, on_bad_image=on_bad_image)
+    paths, labels, class_names = load_labelled(
+        data, format=format, on_bad_image=on_bad_image, task=task
+    )
     rows = [
         score_backbone(
             n,

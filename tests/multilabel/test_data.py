@@ -110,3 +110,21 @@ def test_the_same_image_in_two_splits_is_refused(tmp_path):
     (root / "green").rename(tmp_path / "s" / "val" / "green")
     with pytest.raises(DatasetError, match="same content .* in another split"):
         list_label_source(tmp_path / "s")
+
+
+def test_classes_is_refused_for_single_label_classification(tmp_path, capsys):
+    data = make_csv(tmp_path, n=8)
+    argv = ["train", "--data", str(data), "--classes", "red,green", "--weights", "none",
+            "--backbone", "timm:resnet18", "--epochs", "1", "--quiet"]  # fmt: skip
+    assert "--classes is read by --task multilabel" in _cli_error(capsys, *argv)
+
+
+def test_the_demo_mosaics_are_labelled_by_the_classes_they_hold(tmp_path):
+    from transferkit.tasks.multilabel.demo import COUNTS, _prepare
+
+    csv_path = _prepare(tmp_path)["data"]
+    listing = list_label_source(csv_path)
+    assert len(listing.entries) == sum(COUNTS.values())
+    sizes = [len(e.labels) for e in listing.entries]
+    assert max(sizes) <= 4 and min(sizes) == 0  # up to four tiles; some mosaics are empty
+    assert {e.split for e in listing.entries} == {"train", "val", "test"}

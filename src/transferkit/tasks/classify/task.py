@@ -10,6 +10,7 @@ import torch.nn.functional as F
 import torchmetrics.functional as MF
 
 from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.core.errors import ConfigError
 from transferkit.data.augment import augment_from_config, classification_train_transform
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
@@ -107,6 +108,12 @@ class ClassifyTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         d = cfg.data
+        if d.classes is not None:  # not silently ignored: the folders or the CSV name the classes
+            raise ConfigError(
+                "--classes is read by --task multilabel; single-label classes come from the "
+                "class folders or the CSV's label column",
+                hint="drop --classes, or train with --task multilabel",
+            )
         return load_classification_data(
             d.path,
             format=d.format,

@@ -170,36 +170,14 @@ def rank(
     paths, labels, class_names = load_labelled(
         data, format=format, on_bad_image=on_bad_image, task=task
     )
-    rows = [
-        score_backbone(
-            n,
-            paths,
-            labels,
-            metric,
-            weights=weights,
-            img_size=img_size,
-            cache=cache,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            progress=progress,
-        )
-        for n in names
-    ]
+    options = dict(weights=weights, img_size=img_size, cache=cache, batch_size=batch_size,
+                   num_workers=num_workers, seed=seed, progress=progress)  # fmt: skip
+    rows = [score_backbone(n, paths, labels, metric, **options) for n in names]
     rows = sort_rows(rows)
     if out is not None:
-        write_json(
-            Path(out) / "rank.json",
-            {
-                "data": str(data),
-                "metric": metric,
-                "weights": weights,
-                "img_size": img_size,
-                "images": len(paths),
-                "classes": class_names,
-                "rows": rows,
-            },
-        )
+        record = {"data": str(data), "metric": metric, "weights": weights, "task": task,
+                  "img_size": img_size, "images": len(paths), "classes": class_names}  # fmt: skip
+        write_json(Path(out) / "rank.json", {**record, "rows": rows})
     return rows
 
 

@@ -75,6 +75,10 @@ def test_a_label_set_round_trips_through_predict_and_the_onnx_sidecar(probe_run,
         expected = {n for n, s in p["scores"].items() if s >= stored[n]}
         assert set(p["labels"]) == expected
     assert any(p["labels"] for p in from_run)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(images / "000.png")]) == 0  # the table on the console
+    shown = capsys.readouterr().out
+    assert "labels (score)" in shown and "000.png" in shown
 
     onnx = tmp_path / "model.onnx"
     assert main(["export", str(run), "--out", str(onnx)]) == 0

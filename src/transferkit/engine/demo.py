@@ -32,7 +32,9 @@ def _train(
     spec: DemoSpec, run: DemoRun, step: str, data: dict[str, Path], out_dir: Path, quiet: bool
 ) -> dict[str, Any]:
     name = f"{run.data}: {run.label}" if run.data else run.label
-    console.info(f"\n{step} {name}: {spec.model}, weights {run.weights}, strategy {run.strategy}")
+    console.info(
+        f"\n{step} {name}: {spec.model}, weights {run.weights}, strategy {run.strategy}"
+    )
     cfg = RunConfig(task=spec.task).with_values(
         path=str(data[run.data or "data"]), quiet=quiet, **spec.settings
     )

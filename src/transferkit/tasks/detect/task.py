@@ -163,3 +163,4 @@ def _fit_target(t: dict) -> dict[str, torch.Tensor]:
         keep = ~t["iscrowd"].bool()
         return {"boxes": t["boxes"][keep], "labels": t["labels"][keep]}
     return {"boxes": t["boxes"], "labels": t["labels"]}
+

@@ -66,7 +66,7 @@ def train(data: Path, out: Path, strategy: str, args) -> dict:
     cfg = RunConfig(task="multilabel").with_values(
         path=str(data), backbone="efficientnet_lite0", strategy=strategy, epochs=args.epochs,
         img_size=args.img_size, batch_size=args.batch_size, seed=args.seed, quiet=True,
-        patience=None,
+        patience=args.patience,
     )  # fmt: skip
     start = time.perf_counter()
     metrics = run(cfg, out, cache_dir=out.parent / "cache").metrics
@@ -84,6 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=5, help="early stopping (0: off); 5 = train's")
     p.add_argument("--runs", default="default,probe,auto", help="which of default, probe, auto")
     p.add_argument("--work", type=Path, default=None, help="folder for data, cache and runs")
     p.add_argument("--idx-dir", type=Path, default=DEFAULT_IDX)

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", required=True, help="data folder or CSV (classification)")
     p.add_argument(
+        "--task", default="classify", choices=["classify", "multilabel"], help="default: classify"
+    )
+    p.add_argument(
         "--strategies",
         default="probe,head,gradual,full",
         help="comma-separated: probe, head, gradual, full, partial:N, auto",
@@ -47,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+HEADERS = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro F1",
+    "map_macro": "macro mAP",
+    "f1_macro": "macro F1",
+}
 SETTINGS = (
     "img_size",
     "batch_size",
@@ -72,14 +81,16 @@ def run(args: argparse.Namespace) -> int:
         with_scratch=args.with_scratch,
         out=out,
         seed=args.seed,
+        task=args.task,
         **{k: getattr(args, k) for k in SETTINGS},
     )
+    first, second = list(rows[0])[2:4]  # accuracy, macro_f1 (multilabel: map_macro, f1_macro)
     table = [
         [
             r["strategy"],
             r["weights"],
-            fmt(r["accuracy"]),
-            fmt(r["macro_f1"]),
+            fmt(r[first]),
+            fmt(r[second]),
             r["evaluated_split"],
             f"{r['seconds']:.1f}",
             r["trainable_parameters"],
@@ -88,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     print_table(
         f"{args.backbone} on {args.data}, {args.epochs} epochs, seed {args.seed}",
-        ["strategy", "weights", "accuracy", "macro F1", "split", "seconds", "trainable"],
+        ["strategy", "weights", HEADERS[first], HEADERS[second], "split", "seconds", "trainable"],
         table,
     )
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")

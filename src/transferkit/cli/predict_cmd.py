@@ -41,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
             ["path", "label", "score"],
             [[p["path"], p["label"], f"{p['score']:.4f}"] for p in predictions],
         )
+    elif predictions and "labels" in predictions[0]:  # multi-label: the label set, by score
+        rows = [
+            [p["path"], "; ".join(f"{n} {p['scores'][n]:.3f}" for n in p["labels"]) or "(none)"]
+            for p in predictions
+        ]
+        print_table(None, ["path", "labels (score)"], rows)
     else:
         print(f"{len(predictions)} images predicted; pass --out FILE to save them")
     return 0

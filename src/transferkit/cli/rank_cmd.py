@@ -19,6 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", required=True, help="data folder or CSV (classification)")
     p.add_argument(
+        "--task",
+        default="classify",
+        choices=["classify", "multilabel"],
+        help="multilabel: LogME per label, averaged",
+    )
+    p.add_argument(
         "--backbones",
         required=True,
         help="comma-separated zoo names, or 'local' for all with weights offline",
@@ -57,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         on_bad_image=args.on_bad_image,
         progress=not args.quiet,
+        task=args.task,
     )
     table = [
         [

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", dest="path", help="data folder or annotation file")
     p.add_argument("--task", choices=list(TASKS))
     p.add_argument("--format", help="auto (default), folder, csv, coco, voc, yolo, masks")
+    p.add_argument(
+        "--classes", help="multilabel: the labels, in order, e.g. cat,dog,outdoor (default: found)"
+    )
     p.add_argument("--backbone", help="zoo name, e.g. efficientnet_lite0, timm:NAME, tv:NAME")
     p.add_argument("--weights", help="auto (pretrained, offline), none (random init), or a file")
     p.add_argument("--strategy", help="head | partial:N | gradual | full | probe | auto")
@@ -170,6 +173,7 @@ SETTINGS = (
     "num_workers",
     "on_bad_image",
     "strict",
+    "classes",
     "quiet",
 )
 

@@ -19,9 +19,16 @@ from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
 from transferkit.core.options import check_numbers, declared_ranges, number
-from transferkit.core.recipe import check_augment, check_init, choice, crop_pair
+from transferkit.core.recipe import (
+    POOLED_TASKS,
+    check_augment,
+    check_init,
+    choice,
+    class_list,
+    crop_pair,
+)
 
-TASKS = ("classify", "detect", "segment", "instance")
+TASKS = ("classify", "detect", "segment", "instance", "multilabel")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
 # BatchNorm modes: whose norm statistics stay fixed (every pretrained stage, frozen stages, none);
 # "auto" is eval for pretrained weights and frozen for random init (see resolved_bn)
@@ -44,6 +51,7 @@ class DataSettings:
     img_size: int | None = number(None, int, ge=16, example="224")  # None: the backbone's
     strict: bool = False  # detection: boxes outside the image are an error instead of clipped
     ignore_index: int = number(255, int, ge=0)  # semantic segmentation
+    classes: list[str] | None = None  # multilabel: the label set, in order (None: labels found)
     # Training augmentation: a preset, then single knobs (None: from the preset). auto: "default";
     # for classification minus what the augmentation check finds harmful (engine.augment_run).
     augment: str = "auto"  # none | light | default | strong | auto
@@ -58,6 +66,8 @@ class DataSettings:
         check_numbers(self)
         if self.crop_scale is not None:  # "0.8,1.0" (the CLI), [0.8, 1.0] (YAML), a tuple (API)
             object.__setattr__(self, "crop_scale", crop_pair("crop_scale", self.crop_scale))
+        if self.classes is not None:  # "a,b,c" (the CLI) or a list (YAML, API)
+            object.__setattr__(self, "classes", class_list(self.classes))
 
 
 @dataclass(frozen=True)
@@ -276,7 +286,7 @@ def _check_class_weights(cfg: RunConfig) -> None:
     choice("class_weights", cfg.train.class_weights, CLASS_WEIGHTS)
     if cfg.train.class_weights == "none":
         return
-    if cfg.task != "classify":
+    if cfg.task not in POOLED_TASKS:
         raise ConfigError(
             f"class_weights {cfg.train.class_weights!r} is implemented for classification only, "
             f"not task {cfg.task!r}",

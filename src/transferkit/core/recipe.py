@@ -13,6 +13,9 @@ from transferkit.core.errors import ConfigError, did_you_mean
 
 INITS = ("auto", "probe", "random")  # how fine-tuning starts its head (LP-FT: from the probe)
 AUGMENTS = ("none", "light", "default", "strong", "auto")  # the presets of data.augment
+# Tasks whose model is a head on the backbone's pooled embedding: the linear probe, LP-FT, the
+# classification augmentation and class weights apply to them.
+POOLED_TASKS = ("classify", "multilabel")
 
 
 def choice(name: str, value: Any, options) -> None:
@@ -26,7 +29,7 @@ def choice(name: str, value: Any, options) -> None:
 
 def probe_init_refusal(task: str, head: str | None) -> str | None:
     """Why fine-tuning ``task`` with ``head`` cannot start from the linear probe (None: it can)."""
-    if task != "classify":
+    if task not in POOLED_TASKS:
         return f"the probe initialises a classification head, not one for task {task!r}"
     if head not in (None, "linear"):  # None: the task's default, linear
         return f"the probe initialises a linear head, not --head {head}"
@@ -70,3 +73,15 @@ def crop_pair(name: str, value: Any) -> list[float]:
             hint=f"pass e.g. --{name.replace('_', '-')} 0.8 1.0 (or 0.8,1.0)",
         ) from None
     return [low, high]
+
+
+def class_list(value: Any) -> list[str]:
+    """``value`` as a list of distinct class names: from "a,b,c" or a list of names."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(n).strip() for n in names]
+    if not names or not all(names) or len(set(names)) != len(names):
+        raise ConfigError(
+            f"invalid classes {value!r}: expected distinct, non-empty names",
+            hint="pass e.g. --classes cat,dog,outdoor",
+        )
+    return names

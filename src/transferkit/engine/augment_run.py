@@ -33,8 +33,8 @@ from transferkit.transfer.probe import ProbeOutcome, probe_device
 
 
 def wants_check(cfg: RunConfig) -> bool:
-    """Whether ``cfg``'s augmentation is decided by the check: classification, ``--augment auto``
-    and no knob given."""
+    """Whether ``cfg``'s augmentation is decided by the check: single-label classification,
+    ``--augment auto`` and no knob given (multi-label runs take the default preset)."""
     return cfg.task == "classify" and not augment_is_explicit(cfg.data)
 
 
@@ -50,6 +50,11 @@ def resolve_augment(
     """
     settings = augment_from_config(cfg.data)
     check = None
+    if cfg.task != "classify" and not augment_is_explicit(cfg.data):
+        console.info(
+            "augment auto: the default preset, unchecked (the check measures single-label "
+            "accuracy; pass --augment or its knobs to choose)"
+        )
     if wants_check(cfg):
         check = run_check(cfg, prepared, cache, outcome, settings)
         for line in check.lines():

@@ -144,7 +144,7 @@ def search(
 ) -> tuple[RunConfig, dict[str, Any], Trial | None]:
     """The chosen config, the ``auto.json`` record, and the winner's reusable trial (or None)."""
     started = time.perf_counter()
-    probe_score = probe.val_accuracy()
+    probe_score = probe.val_score()
     budget = parse_budget(cfg.transfer.budget, cfg.train.epochs)
     candidates, halving_budget, total = _plan(cfg, budget, trials, started)
     if halving_budget < total:
@@ -176,7 +176,7 @@ def search(
         "winner": name,
         "reason": reason,
         "monitor": monitor,
-        "probe_accuracy": probe_score,
+        "probe_score" if probe.multilabel else "probe_accuracy": probe_score,
         "images_per_class": auto.images_per_class(prepared.splits),
         "budget": _budget_record(cfg, budget, total, halving_budget, trials),
         "candidates": [c.label for c in candidates],

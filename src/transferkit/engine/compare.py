@@ -34,6 +34,8 @@ COLUMNS = (
     "trainable_parameters",
     "run_dir",
 )
+# The two scores of a row, per task (the monitored metric first); the CSV names its columns so.
+SCORES = {"classify": ("accuracy", "macro_f1"), "multilabel": ("map_macro", "f1_macro")}
 
 
 def parse_strategies(text: str | Sequence[str]) -> list[str]:
@@ -77,6 +79,12 @@ def compare(
     base = (config or RunConfig()).with_values(
         path=str(data), backbone=backbone, epochs=epochs, seed=seed, **settings
     )
+    scores = SCORES.get(base.task)
+    if scores is None:
+        raise ConfigError(
+            f"compare is for classification, not task {base.task!r}",
+            hint=f"tasks that compare: {', '.join(SCORES)}",
+        )
     runs = [(name, base.with_values(strategy=name)) for name in names]
     if with_scratch:
         runs.append(("scratch", base.with_values(strategy="full", weights="none")))
@@ -89,8 +97,8 @@ def compare(
             {
                 "strategy": label,
                 "weights": cfg.model.weights,
-                "accuracy": m.get("accuracy"),
-                "macro_f1": m.get("macro_f1"),
+                scores[0]: m.get(scores[0]),
+                scores[1]: m.get(scores[1]),
                 "evaluated_split": m.get("evaluated_split"),
                 "seconds": round(time.perf_counter() - start, 2),
                 "trainable_parameters": trainable_parameters(result),
@@ -120,7 +128,7 @@ def write_results(rows: list[dict[str, Any]], out: Path, setup: dict[str, Any]) 
     """Write ``compare.json``, ``compare.csv`` and ``compare.png`` into ``out``, atomically."""
     write_json(out / "compare.json", {**setup, "rows": rows})
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(out / "compare.csv", buf.getvalue())
@@ -128,7 +136,8 @@ def write_results(rows: list[dict[str, Any]], out: Path, setup: dict[str, Any]) 
 
 
 def plot(rows: list[dict[str, Any]], path: Path, setup: dict[str, Any]) -> None:
-    """Accuracy and macro F1 (left) and wall time (right) per strategy, as a PNG."""
+    """The two scores (accuracy and macro F1; macro mAP and macro F1 for multi-label) (left) and
+    wall time (right) per strategy, as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -138,10 +147,11 @@ def plot(rows: list[dict[str, Any]], path: Path, setup: dict[str, Any]) -> None:
     left, right = fig.subplots(1, 2, sharey=True)
     labels = [r["strategy"] for r in rows]
     y = range(len(rows))
-    acc = [r["accuracy"] or 0.0 for r in rows]
-    f1 = [r["macro_f1"] or 0.0 for r in rows]
-    left.barh([i - 0.2 for i in y], acc, height=0.4, label="accuracy")
-    left.barh([i + 0.2 for i in y], f1, height=0.4, label="macro F1")
+    first, second = list(rows[0])[2:4] if rows else COLUMNS[2:4]  # the row's two scores
+    acc = [r[first] or 0.0 for r in rows]
+    f1 = [r[second] or 0.0 for r in rows]
+    left.barh([i - 0.2 for i in y], acc, height=0.4, label=first)
+    left.barh([i + 0.2 for i in y], f1, height=0.4, label=second)
     left.set_yticks(list(y), labels)
     left.invert_yaxis()
     left.set_xlim(0, 1)

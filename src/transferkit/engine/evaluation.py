@@ -12,16 +12,28 @@ from torch.utils.data import DataLoader
 
 @torch.no_grad()
 def run_evaluation(
-    fabric: Fabric | None, task, model, loader: DataLoader, class_names: list[str]
+    fabric: Fabric | None,
+    task,
+    model,
+    loader: DataLoader,
+    class_names: list[str],
+    decide: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on every batch of ``loader``; returns ``{"loss": …, **metrics}``.
 
     Every process evaluates the whole loader, so all ranks reach the same early-stopping decision
     without a metric all-gather; validation sets in transfer learning are small.
+
+    A task whose predictions rest on a decision fitted on validation (multi-label: per-label
+    thresholds) judges the model's stored decision (``metrics_for``); ``decide`` (validation
+    passes of training only) fits it anew on this pass and stores it in ``model``
+    (``settle_decision``). Test passes and ``evaluate`` never choose: the test split cannot leak
+    into the decision.
     """
     was_training = model.training
     model.eval()
-    metrics = task.make_metrics(class_names)
+    metrics_for = getattr(task, "metrics_for", None)
+    metrics = metrics_for(model, class_names) if metrics_for else task.make_metrics(class_names)
     total, batches = 0.0, 0
     for batch in loader:
         if fabric is not None:
@@ -36,7 +48,8 @@ def run_evaluation(
     model.train(was_training)
     out: dict[str, Any] = {"loss": total / batches if batches else float("nan")}
     out.update(metrics.compute())
-    return out
+    settle = getattr(task, "settle_decision", None)
+    return settle(model, out, decide) if settle else out
 
 
 def final_metrics(s) -> dict[str, Any]:

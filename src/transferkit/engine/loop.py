@@ -217,7 +217,8 @@ def _run_epoch(s: _Session, epoch: int) -> tuple[dict[str, Any], bool]:
         s.fabric, task, s.wrapped, s.model, s.optimizer, s.scheduler, s.train_loader, s.log,
         f"epoch {epoch + 1}/{t.epochs}", t.grad_clip,
     )  # fmt: skip
-    val = run_evaluation(s.fabric, task, s.model, s.val_loader, s.splits.class_names)
+    # decide: a decision fitted on val (multi-label thresholds) goes into this epoch's checkpoint.
+    val = run_evaluation(s.fabric, task, s.model, s.val_loader, s.splits.class_names, decide=True)
     score = float(val.get(task.monitor, float("nan")))
     improved = score > s.best_score
     s.best_score, s.stale = (score, 0) if improved else (s.best_score, s.stale + 1)

@@ -54,11 +54,16 @@ def with_class_weights(cfg: RunConfig, task, splits):
     """
     if cfg.train.class_weights == "none":
         return task, splits
-    labels = [label for _, label in splits.train.samples]
-    weights = named_class_weights(labels, splits.class_names, cfg.train.class_weights)
+    own = getattr(task, "class_weights_of", None)  # multi-label: BCE's pos_weight
+    if own is not None:
+        weights, how = own(splits, splits.class_names), "negatives / positives per label of train"
+    else:
+        labels = [label for _, label in splits.train.samples]
+        weights = named_class_weights(labels, splits.class_names, cfg.train.class_weights)
+        how = "inverse class frequency of train"
     low, high = min(weights.values()), max(weights.values())
     console.info(
-        f"class weights {cfg.train.class_weights} (inverse class frequency of train): "
+        f"class weights {cfg.train.class_weights} ({how}): "
         f"{low:.3g} to {high:.3g} over {len(weights)} classes; validation loss unweighted"
     )
     summary = {**splits.summary, "class_weights": weights}

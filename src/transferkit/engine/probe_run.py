@@ -63,7 +63,7 @@ def fit_probe(
         f"{out.fit_seconds:.2f}s for {len(out.history)} fits)"
     )
     trainable = layer.weight.numel() + layer.bias.numel()
-    metrics = _metrics(task, names, out, trainable)
+    metrics = _metrics(task, names, out, trainable, model)
     cfg = cfg.replace(transfer={"strategy": "probe"})
     record = RunRecord(out_dir)
     plan = {"strategy": "probe", "frozen": "backbone", "head": "linear"}
@@ -86,13 +86,18 @@ def fit_probe(
     return RunResult(record.path, metrics, out.history, seconds)
 
 
-def _metrics(task, names, out: ProbeOutcome, trainable: int) -> dict[str, Any]:
-    """Val (and test) metrics of the probe's logits, the headline split flat, the fit's record."""
+def _metrics(task, names, out: ProbeOutcome, trainable: int, model) -> dict[str, Any]:
+    """Val (and test) metrics of the probe's logits, the headline split flat, the fit's record.
+
+    Val comes first: a decision fitted there (multi-label thresholds) goes into ``model`` and is
+    what test is judged by.
+    """
     metrics: dict[str, Any] = {}
     for split in ("val", "test"):
         if split in out.features:
             logits = out.fit.logits(out.features[split])
-            metrics[split] = split_metrics(task, names, logits, out.labels[split])
+            target = out.labels[split]
+            metrics[split] = split_metrics(task, names, logits, target, model, split == "val")
     headline = metrics.get("test") or metrics.get("val") or {}
     metrics.update({k: v for k, v in headline.items() if isinstance(v, (int, float))})
     metrics["evaluated_split"] = "test" if "test" in metrics else "val"

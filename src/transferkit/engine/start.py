@@ -20,6 +20,7 @@ import torch
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig
+from transferkit.core.recipe import POOLED_TASKS
 from transferkit.engine.augment_run import record_augment, resolve_augment, wants_check
 from transferkit.engine.evaluation import run_evaluation
 from transferkit.transfer.lpft import describe_init, load_into_head, resolve_init
@@ -79,7 +80,7 @@ def begin(
     """
     mode, reason = resolve_init(cfg)
     label = describe_init(mode, reason)
-    if cfg.task != "classify":
+    if cfg.task not in POOLED_TASKS:
         return cfg.replace(transfer={"init": mode}), Start(mode, label)
     # The check's random augmentations draw from the RNG only when the cache lacks their features:
     # restore it, so that the same seed trains the same run whether the cache was warm or cold.
@@ -92,8 +93,8 @@ def begin(
     if mode != "probe":
         console.info(f"head init: {label}")
         return cfg, Start(mode, label)
-    accuracy = outcome.val_accuracy()
-    said = "no val split" if accuracy is None else f"val accuracy {accuracy:.4f}"
+    accuracy = outcome.val_score()
+    said = "no val split" if accuracy is None else f"val {outcome.score_name} {accuracy:.4f}"
     source = "all from the cache" if outcome.extracted == 0 else f"{outcome.extracted} extracted"
     console.info(
         f"head init: probe, L2 {outcome.fit.l2:g} ({said}; {outcome.feature_rows} feature rows, "
@@ -112,7 +113,7 @@ def epoch_zero(s) -> dict[str, Any]:
     """
     started = time.perf_counter()
     task, names = s.task, s.splits.class_names
-    val = run_evaluation(s.fabric, task, s.model, s.val_loader, names)
+    val = run_evaluation(s.fabric, task, s.model, s.val_loader, names, decide=True)
     score = float(val.get(task.monitor, float("nan")))
     if score > s.best_score:
         s.best_score = score

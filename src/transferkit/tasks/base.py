@@ -33,7 +33,7 @@ class Metrics(Protocol):
 class Task(Protocol):
     """The task surface the loop, ``evaluate`` and ``predict`` use."""
 
-    name: str  # "classify", "detect", "segment", "instance"
+    name: str  # "classify", "detect", "segment", "instance", "multilabel"
     monitor: str  # metric key used for early stopping and the best checkpoint (higher is better)
     heads: tuple[str, ...]  # the values ``--head`` may take for this task ("" when it has none)
     default_head: str  # the head used when the config leaves ``model.head`` unset (None)
@@ -82,6 +82,14 @@ class Task(Protocol):
 #   with_class_weights(weights: Sequence[float]) -> Task
 #       the task object whose training loss weighs each class (``--class-weights auto``, built by
 #       ``engine.prepare`` from the train split); classification only, the config refuses others.
+#   class_weights_of(splits, class_names) -> dict[str, float]
+#       the weights ``--class-weights auto`` gives (multi-label: BCE's pos_weight per label);
+#       without it, inverse class frequency of the train split's labels.
+#   metrics_for(model, class_names) -> Metrics
+#       metrics that judge the model's own stored decision (multi-label: per-label thresholds).
+#   settle_decision(model, metrics: dict, choose: bool) -> dict
+#       after an evaluation pass: with ``choose`` (validation passes of training), the decision
+#       fitted on that pass is stored in the model and reported; otherwise it is left as stored.
 
 
 @dataclass(frozen=True)

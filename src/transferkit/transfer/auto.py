@@ -22,6 +22,7 @@ from typing import Any
 
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.core.recipe import POOLED_TASKS
 from transferkit.transfer.halving import HalvingResult, rung_schedule
 
 ETA = 2  # successive halving keeps the better half at each rung
@@ -63,7 +64,7 @@ def check_auto_config(cfg: RunConfig) -> None:
     The search compares fine-tuning against a linear probe on pooled features, which only
     classification with a linear head has; anything else is refused before any work is done.
     """
-    if cfg.task != "classify":
+    if cfg.task not in POOLED_TASKS:
         raise ConfigError(
             f"strategy 'auto' is for classification, not task {cfg.task!r}",
             hint="choose --strategy head, gradual, partial:N or full "
@@ -78,10 +79,15 @@ def check_auto_config(cfg: RunConfig) -> None:
 
 
 def images_per_class(splits) -> float:
-    """Median number of training images per class (recorded beside the decision)."""
+    """Median number of training images per class (recorded beside the decision); multi-label
+    data counts the images holding each label."""
     counts = {name: 0 for name in splits.class_names}
     for _, label in splits.train.samples:
-        counts[splits.class_names[label]] += 1
+        if isinstance(label, tuple):  # multi-hot: every label the image holds
+            for name, hot in zip(splits.class_names, label, strict=True):
+                counts[name] += int(hot)
+        else:
+            counts[splits.class_names[label]] += 1
     return float(statistics.median(counts.values()))
 
 

@@ -2,7 +2,9 @@
 
 The head is fitted full-batch with L-BFGS on standardised features; its L2 strength is chosen on
 the validation split from a small grid, strongest first, each fit warm-started from the previous
-one. :func:`fold_standardisation` turns the fit on standardised features back into one on raw
+one. With 0/1 targets of shape (N, K) (multi-label), the same fit is K one-vs-rest logistic
+regressions at once (binary cross-entropy per label, the same L2 for each), chosen on val by
+macro average precision. :func:`fold_standardisation` turns the fit on standardised features back into one on raw
 features, which is what a model's ``nn.Linear`` head then holds.
 """
 
@@ -15,6 +17,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from transferkit.transfer.multilabel import average_precisions
 
 L2_GRID = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 DEFAULT_L2 = 1e-4  # used when there is no validation split to choose on
@@ -44,7 +48,9 @@ def fit_logistic(
 ) -> LinearFit:
     """Minimise ``mean CE(x W^T + b, y) + l2 / 2 * ||W||^2`` with full-batch L-BFGS.
 
-    The bias is not penalised. ``init`` warm-starts from a previous fit (the grid search goes from
+    With ``y`` of shape (N, K) (multi-label 0/1 targets) the loss is the binary cross-entropy
+    summed over labels and averaged over images: K independent one-vs-rest fits, each with its
+    own ``mean BCE + l2 / 2 * ||w_k||^2``. The bias is not penalised. ``init`` warm-starts from a previous fit (the grid search goes from
     strong to weak regularisation, where each optimum is close to the last).
     """
     k, d = num_classes, x.shape[1]
@@ -64,7 +70,7 @@ def fit_logistic(
 
     def closure():
         opt.zero_grad()
-        loss = F.cross_entropy(x @ w.T + b, y) + l2 / 2 * (w * w).sum()
+        loss = data_loss(x @ w.T + b, y) + l2 / 2 * (w * w).sum()
         loss.backward()
         return loss
 
@@ -74,25 +80,42 @@ def fit_logistic(
     return LinearFit(w.detach(), b.detach(), l2, int(iterations))
 
 
+def data_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class indices ``y`` (N,); summed per-label BCE for 0/1 targets (N, K)."""
+    if y.dim() == 2:
+        return F.binary_cross_entropy_with_logits(logits, y.to(logits), reduction="sum") / len(y)
+    return F.cross_entropy(logits, y)
+
+
+def val_score(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy for class indices ``y``; macro average precision for 0/1 targets (N, K)."""
+    if y.dim() == 2:
+        return average_precisions(logits, y)[1]
+    return float((logits.argmax(1) == y).float().mean())
+
+
 def select_l2(
     train_x, train_y, val_x, val_y, num_classes: int, grid: tuple[float, ...] = L2_GRID
 ) -> tuple[LinearFit, list[dict[str, Any]]]:
-    """Fit every L2 strength of ``grid``; keep the best validation accuracy (ties: lower loss)."""
+    """Fit every L2 strength of ``grid``; keep the best validation score (ties: lower loss).
+
+    The score is accuracy, or macro average precision for multi-label targets (:func:`val_score`).
+    """
     rows, best, best_key, prev = [], None, None, None
     for l2 in grid:
         start = time.perf_counter()
         fit = fit_logistic(train_x, train_y, num_classes, l2, init=prev)
         with torch.no_grad():
             val_logits = fit.logits(val_x)
-            acc = float((val_logits.argmax(1) == val_y).float().mean())
-            val_loss = float(F.cross_entropy(val_logits, val_y))
-            train_loss = float(F.cross_entropy(fit.logits(train_x), train_y))
+            acc = val_score(val_logits, val_y)
+            val_loss = float(data_loss(val_logits, val_y))
+            train_loss = float(data_loss(fit.logits(train_x), train_y))
         rows.append(
             {
                 "l2": l2,
                 "train_loss": train_loss,
                 "val_loss": val_loss,
-                "val_accuracy": acc,
+                "val_map_macro" if val_y.dim() == 2 else "val_accuracy": acc,
                 "iterations": fit.iterations,
                 "seconds": round(time.perf_counter() - start, 3),
             }

@@ -20,6 +20,7 @@ from torch import nn
 
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.core.recipe import POOLED_TASKS
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.linear import (
     DEFAULT_L2,
@@ -28,6 +29,7 @@ from transferkit.transfer.linear import (
     fold_standardisation,
     select_l2,
     threads_for,
+    val_score,
 )
 
 
@@ -57,12 +59,29 @@ class ProbeOutcome:
     fit_seconds: float
     cache_entry: Path
 
+    @property
+    def multilabel(self) -> bool:
+        """Whether the probe was fitted on multi-label (N, K) 0/1 targets."""
+        return self.labels["train"].dim() == 2
+
+    @property
+    def score_name(self) -> str:
+        """What :meth:`val_score` measures: the task's monitored metric."""
+        return "macro mAP" if self.multilabel else "accuracy"
+
     def val_accuracy(self) -> float | None:
         """Accuracy of the probe on the validation split (None without one)."""
         if "val" not in self.features:
             return None
         pred = self.fit.logits(self.features["val"]).argmax(1)
         return float((pred == self.labels["val"]).float().mean())
+
+    def val_score(self) -> float | None:
+        """The probe's val score on the task's monitored metric: accuracy (single-label) or macro
+        mAP (multi-label); None without a val split."""
+        if "val" not in self.features:
+            return None
+        return val_score(self.fit.logits(self.features["val"]), self.labels["val"])
 
 
 def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
@@ -86,6 +105,7 @@ def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
     feats, labels, offset = {}, {}, 0
     for split, d in parts.items():
         feats[split] = got.features[offset : offset + len(d)].to(device)
+        # Class indices (N,), or 0/1 rows (N, K) for multi-label data.
         labels[split] = torch.tensor([lab for _, lab in d.samples], device=device)
         offset += len(d)
     start = time.perf_counter()
@@ -132,7 +152,7 @@ def feature_scale(train: torch.Tensor) -> torch.Tensor:
 
 def check_probe_config(cfg: RunConfig) -> None:
     """Raise ConfigError unless ``cfg`` is a classification run with a linear head."""
-    if cfg.task != "classify":
+    if cfg.task not in POOLED_TASKS:
         raise ConfigError(
             f"strategy 'probe' is for classification, not task {cfg.task!r}",
             hint="use --strategy head, gradual or full for detection and segmentation",
@@ -144,11 +164,27 @@ def check_probe_config(cfg: RunConfig) -> None:
         )
 
 
-def split_metrics(task, names, logits: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:
-    """The task's metrics (and the cross-entropy loss) of probe ``logits`` against ``target``."""
-    metrics = task.make_metrics(names)
+def split_metrics(
+    task, names, logits: torch.Tensor, target: torch.Tensor, model=None, decide: bool = False
+) -> dict[str, Any]:
+    """The task's metrics (and the loss) of probe ``logits`` against ``target``: cross-entropy,
+    or mean binary cross-entropy for multi-label targets, as the task's validation loss.
+
+    With ``model``, a task's decision fitted on val (multi-label thresholds) is judged as
+    ``model`` stores it, or, with ``decide``, fitted on these logits and stored in ``model``.
+    """
+    metrics_for = getattr(task, "metrics_for", None)
+    use_model = metrics_for is not None and model is not None
+    metrics = metrics_for(model, names) if use_model else task.make_metrics(names)
     metrics.update(logits.cpu(), (None, target.cpu()))
-    return {"loss": float(F.cross_entropy(logits, target)), **metrics.compute()}
+    if target.dim() == 2:
+        loss = F.binary_cross_entropy_with_logits(logits, target.to(logits))
+    else:
+        loss = F.cross_entropy(logits, target)
+    out = {"loss": float(loss), **metrics.compute()}
+    settle = getattr(task, "settle_decision", None)
+    # As in engine.evaluation: a decision (multi-label thresholds) is fitted on val only.
+    return settle(model, out, decide) if settle and model is not None else out
 
 
 def probe_device(accelerator: str) -> torch.device:

@@ -27,6 +27,7 @@ from transferkit.core.errors import (
 )
 from transferkit.core.fileio import write_json
 from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.datasets.multilabel import load_multilabel_data
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.scores import NEEDS_SOURCE_HEAD, check_metric, compute_score
@@ -60,12 +61,24 @@ def local_backbones() -> list[str]:
     return names
 
 
-def load_labelled(data: str | Path, *, format: str = "auto", on_bad_image: str = "fail"):
+def load_labelled(
+    data: str | Path, *, format: str = "auto", on_bad_image: str = "fail", task: str = "classify"
+):
     """Every labelled image of the data set as ``(paths, labels, class_names)``.
 
-    The reader refuses a data set with fewer than two classes, which no score could rank on.
+    ``labels`` are class indices (N,), or 0/1 rows (N, K) for ``task`` multilabel. The
+    classification reader refuses a data set with fewer than two classes, which no score could
+    rank on.
     """
-    splits = load_classification_data(data, format=format, on_bad_image=on_bad_image)
+    if task == "multilabel":
+        splits = load_multilabel_data(data, format=format, on_bad_image=on_bad_image)
+    elif task == "classify":
+        splits = load_classification_data(data, format=format, on_bad_image=on_bad_image)
+    else:
+        raise ConfigError(
+            f"rank scores classification data, not task {task!r}",
+            hint="use --task classify or multilabel",
+        )
     samples = [
         s for d in (splits.train, splits.val, splits.test) if d is not None for s in d.samples
     ]
@@ -143,8 +156,11 @@ def rank(
     on_bad_image: str = "fail",
     seed: int = 0,
     progress: bool = True,
+    task: str = "classify",
 ) -> list[dict[str, Any]]:
     """Score each of ``backbones`` on ``data``; rows sorted by score, skipped ones last.
+
+    ``task`` multilabel reads a multi-label data set and scores LogME per label, averaged.
 
     Each row has ``backbone``, ``status`` ("ok" or "skipped"), ``score`` or ``reason``, and
     ``seconds``. With ``out``, ``rank.json`` is written there (atomically).
@@ -156,37 +172,17 @@ def rank(
         check_option(name, value)
     names = parse_backbones(backbones)
     cache = FeatureCache(cache_dir)
-    paths, labels, class_names = load_labelled(data, format=format, on_bad_image=on_bad_image)
-    rows = [
-        score_backbone(
-            n,
-            paths,
-            labels,
-            metric,
-            weights=weights,
-            img_size=img_size,
-            cache=cache,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            progress=progress,
-        )
-        for n in names
-    ]
+    paths, labels, class_names = load_labelled(
+        data, format=format, on_bad_image=on_bad_image, task=task
+    )
+    options = dict(weights=weights, img_size=img_size, cache=cache, batch_size=batch_size,
+                   num_workers=num_workers, seed=seed, progress=progress)  # fmt: skip
+    rows = [score_backbone(n, paths, labels, metric, **options) for n in names]
     rows = sort_rows(rows)
     if out is not None:
-        write_json(
-            Path(out) / "rank.json",
-            {
-                "data": str(data),
-                "metric": metric,
-                "weights": weights,
-                "img_size": img_size,
-                "images": len(paths),
-                "classes": class_names,
-                "rows": rows,
-            },
-        )
+        record = {"data": str(data), "metric": metric, "weights": weights, "task": task,
+                  "img_size": img_size, "images": len(paths), "classes": class_names}  # fmt: skip
+        write_json(Path(out) / "rank.json", {**record, "rows": rows})
     return rows
 
 

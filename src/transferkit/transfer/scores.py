@@ -145,6 +145,37 @@ def logme(features: torch.Tensor, labels: torch.Tensor) -> float:
     return sum(values) / len(values)
 
 
+def logme_multilabel(features: torch.Tensor, targets: torch.Tensor) -> float:
+    """LogME for multi-label targets (N, K) of 0/1: the mean over labels of the maximised log
+    evidence / N of each label's 0/1 column, the same one-vs-rest regression as :func:`logme`.
+
+    Labels held by no image or by every image carry no information and are left out.
+    """
+    if features.ndim != 2 or targets.ndim != 2 or targets.shape[0] != features.shape[0]:
+        raise ConfigError(
+            f"features (N, D) and targets (N, K) expected, got {tuple(features.shape)} and "
+            f"{tuple(targets.shape)}"
+        )
+    f, t = features.detach().double(), targets.detach().double()
+    n, d = f.shape
+    counts = t.sum(0)
+    keep = (counts > 0) & (counts < n)
+    if not bool(keep.any()):
+        raise ConfigError(
+            "a transferability score needs a label that some images have and others lack",
+            hint="check the labels of the data set",
+        )
+    u, sv, _ = torch.linalg.svd(f, full_matrices=False)
+    nonzero = sv > sv.max() * max(n, d) * torch.finfo(f.dtype).eps
+    u, s = u[:, nonzero], sv[nonzero] ** 2
+    values = [
+        logme_evidence(s, u.T @ t[:, j], float(t[:, j] @ t[:, j]), n, d).value
+        for j in range(t.shape[1])
+        if keep[j]
+    ]
+    return sum(values) / len(values)
+
+
 def leep(source_logits: torch.Tensor, labels: torch.Tensor) -> float:
     """LEEP: mean log-probability of the true label under the expected empirical predictor."""
     logits, labels = _check(source_logits, labels)
@@ -226,6 +257,13 @@ def compute_score(
 ) -> float:
     """Score ``features`` (``source_logits`` for LEEP and NCE) against ``labels`` by ``metric``."""
     check_metric(metric)
+    if labels.ndim == 2:  # multi-label 0/1 targets
+        if metric != "logme":
+            raise ConfigError(
+                f"metric {metric!r} scores single-label data; multi-label data is ranked by logme",
+                hint="use --metric logme with --task multilabel",
+            )
+        return logme_multilabel(features, labels)
     if metric in NEEDS_SOURCE_HEAD:
         if source_logits is None:
             raise ConfigError(

@@ -34,6 +34,7 @@ from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.check.boxes import check_boxes, check_instances
 from transferkit.data.check.classify import check_classify
 from transferkit.data.check.masks import check_segment
+from transferkit.data.check.multilabel import check_multilabel
 from transferkit.data.check.paths import check_paths_inside
 from transferkit.data.images import inspect_image
 
@@ -43,6 +44,7 @@ LISTERS = {
     "detect": check_boxes,
     "segment": check_segment,
     "instance": check_instances,
+    "multilabel": check_multilabel,
 }
 TASKS = tuple(LISTERS)
 _SHOWN_PATHS = 20  # files named in one problem; the rest are counted

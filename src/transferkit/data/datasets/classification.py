@@ -109,7 +109,7 @@ def load_classification_data(
     policy = BadImagePolicy.parse(on_bad_image)
     check_fractions(val_fraction, test_fraction)
     listing = list_source(path, format)
-    sizes, bad = _verify(listing.entries, verify_threads, progress)
+    sizes, bad = verify_images(listing.entries, verify_threads, progress)
     if bad and policy is BadImagePolicy.FAIL:
         shown = "; ".join(_describe_bad(e, why) for e, why in bad[:_SHOWN])
         more = f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
@@ -143,7 +143,7 @@ def sort_class_names(names: Iterable[str]) -> list[str]:
     return names
 
 
-def _verify(
+def verify_images(
     entries: list[Entry], threads: int | None, progress: Callable[[int, int], None] | None
 ) -> tuple[dict[str, tuple[int, int]], list[tuple[Entry, str]]]:
     """Decode each image once; return sizes of the good ones by path, and the bad entries."""

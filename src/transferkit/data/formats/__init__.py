@@ -2,7 +2,8 @@
 
 A format is one module that defines ``FORMAT``, a :class:`Format` naming what it can do: detect
 itself on disk and read boxes / instances (``read_boxes``), write them (``write_boxes``), or list
-image/mask pairs for semantic segmentation (``list_masks``). Readers, converters and ``data check``
+image/mask pairs for semantic segmentation (``list_masks``), or list images with their label sets
+for multi-label classification (``list_labels``). Readers, converters and ``data check``
 look formats up here and never import a format module themselves, so adding a format is that
 module plus one line below. Registration order is auto-detection order (first match wins).
 Classification's image folders and CSV files have their own lister in
@@ -19,7 +20,12 @@ from typing import Any
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.core.registry import Registry
 
-BOXES, MASKS = "read_boxes", "list_masks"  # what a caller needs a format to do
+BOXES, MASKS, LABELS = (
+    "read_boxes",
+    "list_masks",
+    "list_labels",
+)  # what a caller needs a format to do
+_DETECTORS = {BOXES: "detect_boxes", MASKS: "detect_masks", LABELS: "detect_labels"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class Format:
     detect_masks: Callable[[Path], bool] | None = None  # holds semantic masks in this format?
     list_masks: Callable[..., Any] | None = None  # (path, on_bad) -> mask_folder.Listing
     keeps_ignore_regions: bool = True  # can the writer mark crowd / difficult regions "ignore"?
+    detect_labels: Callable[[Path], bool] | None = None  # holds image label sets this way?
+    list_labels: Callable[..., Any] | None = None  # (path) -> data.labels.LabelListing
 
 
 FORMATS: Registry[Format] = Registry("format")
@@ -41,10 +49,13 @@ FORMATS.register("voc", "transferkit.data.formats.voc:FORMAT")
 FORMATS.register("folder", "transferkit.data.formats.mask_folder:FORMAT")
 FORMATS.register("labelme", "transferkit.data.formats.labelme:FORMAT")
 FORMATS.register("coco", "transferkit.data.formats.coco:FORMAT")
+FORMATS.register("label_csv", "transferkit.data.formats.label_csv:FORMAT")
+FORMATS.register("label_folder", "transferkit.data.formats.label_folder:FORMAT")
 
 
 def formats_for(ability: str) -> list[str]:
-    """Names of the formats that can do ``ability`` (:data:`BOXES`, :data:`MASKS`, ``write_boxes``)."""
+    """Names of the formats that can do ``ability`` (:data:`BOXES`, :data:`MASKS`, :data:`LABELS`,
+    ``write_boxes``)."""
     return [name for name, f in FORMATS.items() if getattr(f, ability) is not None]
 
 
@@ -62,7 +73,7 @@ def get_format(name: str, ability: str, what: str, auto: bool = True) -> Format:
 
 def find_format(path: Path, ability: str) -> str | None:
     """The first registered format that recognises ``path`` for ``ability``, else ``None``."""
-    detector = "detect_boxes" if ability == BOXES else "detect_masks"
+    detector = _DETECTORS[ability]
     for name, f in FORMATS.items():
         detect = getattr(f, detector)
         if detect is not None and getattr(f, ability) is not None and detect(path):

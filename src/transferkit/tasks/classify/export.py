@@ -3,13 +3,11 @@ description of the preprocessing, spelled out so the model runs without transfer
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import torch
 
 from transferkit.data.transforms.classify import resolve_size
 from transferkit.tasks.common.onnx import OnnxSpec, Tolerance, image_input
+from transferkit.tasks.common.pooled import pooled_preprocessing
 
 
 def onnx_spec(run, dynamic_batch: bool) -> OnnxSpec:
@@ -41,38 +39,6 @@ def onnx_spec(run, dynamic_batch: bool) -> OnnxSpec:
                     "probability of each class, in class_names order",
                 }
             ],
-            "preprocessing": classify_preprocessing(run.data_config, (h, w)),
+            "preprocessing": pooled_preprocessing(run.data_config, (h, w)),
         },
     )
-
-
-def classify_preprocessing(data_config, size: tuple[int, int]) -> dict[str, Any]:
-    """The evaluation transform (:func:`data.transforms.eval_transform`) spelled out."""
-    h, w = size
-    crop = data_config.crop_pct
-    if h == w:
-        resize: dict[str, Any] = {"shorter_side": math.floor(h / crop)}
-        how = (
-            f"resize so the shorter side is {math.floor(h / crop)} px (longer side = "
-            f"int({math.floor(h / crop)} * longer / shorter))"
-        )
-    else:
-        resize = {"size": [math.floor(h / crop), math.floor(w / crop)]}
-        how = f"resize to {math.floor(h / crop)} x {math.floor(w / crop)} px (height x width)"
-    resize["interpolation"] = f"{data_config.interpolation} (PIL Image.resize)"
-    return {
-        "color": "RGB",
-        "resize": resize,
-        "center_crop": [h, w],
-        "scale": 1 / 255,
-        "mean": list(data_config.mean),
-        "std": list(data_config.std),
-        "steps": [
-            "read the image as 8-bit RGB (EXIF orientation applied, transparency on white)",
-            how + f", {data_config.interpolation} interpolation",
-            f"center crop {h} x {w}: top = round((height - {h}) / 2), left = round((width - "
-            f"{w}) / 2), Python's round (half to even)",
-            "divide by 255, subtract mean and divide by std per channel",
-            "HWC -> CHW, add the batch axis",
-        ],
-    }

@@ -8,43 +8,17 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 import torchmetrics.functional as MF
-from torch import nn
 
 from transferkit.core.config import ModelSettings, RunConfig
+from transferkit.core.errors import ConfigError
 from transferkit.data.augment import augment_from_config, classification_train_transform
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.transforms.classify import eval_transform
-from transferkit.tasks.common.heads import check_weights, choose_head
+from transferkit.tasks.common.heads import check_weights
+from transferkit.tasks.common.pooled import DEFAULT_HEAD, HEADS, ClassifierNet, make_head
 from transferkit.transfer.model import TransferModel
 from transferkit.zoo.backbone import Backbone, DataConfig
-
-HEADS = ("linear", "mlp")
-DEFAULT_HEAD = "linear"
-
-
-class ClassifierNet(nn.Module):
-    """``head(backbone.forward_pooled(x))``."""
-
-    def __init__(self, backbone: Backbone, head: nn.Module):
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone.forward_pooled(x))
-
-
-def make_head(in_features: int, num_classes: int, model: ModelSettings) -> nn.Module:
-    """A linear head (the default), or an MLP (hidden size and dropout from ``model``)."""
-    if choose_head("classification", HEADS, DEFAULT_HEAD, model.head) == "linear":
-        return nn.Sequential(nn.Dropout(model.head_dropout), nn.Linear(in_features, num_classes))
-    return nn.Sequential(
-        nn.Linear(in_features, model.head_hidden),
-        nn.GELU(),
-        nn.Dropout(model.head_dropout),
-        nn.Linear(model.head_hidden, num_classes),
-    )
 
 
 class ClassificationMetrics:
@@ -134,6 +108,12 @@ class ClassifyTask:
 
     def load_data(self, cfg: RunConfig, data_config: DataConfig) -> DataSplits:
         d = cfg.data
+        if d.classes is not None:  # not silently ignored: the folders or the CSV name the classes
+            raise ConfigError(
+                "--classes is read by --task multilabel; single-label classes come from the "
+                "class folders or the CSV's label column",
+                hint="drop --classes, or train with --task multilabel",
+            )
         return load_classification_data(
             d.path,
             format=d.format,

@@ -34,17 +34,20 @@ class ModelInfo:
     img_size: int | None  # the run's ``data.img_size`` (None: the task's default)
     category_ids: list[int]  # the data set's own ids of the classes (1..K when it had none)
     max_batch: int | None = None  # the largest batch the model takes (None: any)
+    thresholds: list[float] | None = None  # multi-label: per-label decision thresholds
 
     @classmethod
     def from_run(cls, run) -> ModelInfo:
         """From a loaded run (``runs.rundir.RunHandle``); category ids from its ``data.json``."""
         path = run.run_dir.data_summary
         ids = read_json(path).get("category_ids") if path.is_file() else None
+        stored = getattr(run.model.net, "thresholds", None)  # a buffer of multi-label models
         return cls(
             class_names=list(run.class_names),
             data_config=run.data_config,
             img_size=run.config.data.img_size,
             category_ids=_ids(ids, len(run.class_names)),
+            thresholds=None if stored is None else [float(t) for t in stored],
         )
 
     @classmethod
@@ -57,6 +60,7 @@ class ModelInfo:
             img_size=meta.get("img_size"),
             category_ids=_ids(meta.get("category_ids"), len(names)),
             max_batch=None if meta.get("dynamic_batch") else 1,
+            thresholds=(meta.get("decision") or {}).get("thresholds"),
         )
 
     def batch_size(self, options: dict[str, Any]) -> int:

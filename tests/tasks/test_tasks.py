@@ -71,9 +71,8 @@ def test_segment_task_object_is_not_changed_by_a_run():
 
 
 def test_a_negative_dice_weight_is_refused_for_the_run():
-    cfg = RunConfig(task="segment").with_values(dice_weight=-1.0)
-    with pytest.raises(ConfigError, match="dice_weight"):
-        get_task("segment", cfg)
+    with pytest.raises(ConfigError, match="dice_weight"):  # at the door, before any task
+        RunConfig(task="segment").with_values(dice_weight=-1.0)
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)

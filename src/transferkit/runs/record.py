@@ -39,16 +39,6 @@ class RunResult:
     seconds: float
 
 
-def refuse_existing(path: str | Path) -> None:
-    """Raise RunDirError when ``path`` already holds a run: a new run never writes into one."""
-    if RunDir(path).is_run():
-        raise RunDirError(
-            f"{path} already holds a run; it is left untouched",
-            hint=f"continue it with `transferkit train --resume {path}` (resume=True in the API) "
-            "or choose another output folder",
-        )
-
-
 def resumed_config(path: str | Path, epochs: int | None = None) -> RunConfig:
     """The config to continue the run in ``path`` with: its own, or extended to ``epochs``.
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ from typing import Any
 from torch import nn
 
 from transferkit.core.config import RunConfig
-from transferkit.core.errors import ConfigError, RunDirError
+from transferkit.core import console
+from transferkit.core.errors import ConfigError, RunDirError, TransferkitError
 from transferkit.core.fileio import write_json
 from transferkit.runs import checkpoint as ckpt
+from transferkit.runs.disk import checkpoint_bytes, size_text, space_shortfall, write_failed
 from transferkit.runs.rundir import RunDir, RunHandle
 from transferkit.zoo.backbone import DataConfig
 
@@ -73,25 +77,58 @@ def weights_info(backbone) -> dict | None:
 
 
 class RunRecord:
-    """Writes one run directory; every file goes through an atomic write."""
+    """Writes one run directory; every file goes through an atomic write.
+
+    A write that fails (disk full, read-only, permissions) raises
+    :class:`~transferkit.core.errors.RunWriteError`: one line naming the file, what it holds and
+    the last epoch whose resume state is on disk (``runs.disk``).
+    """
 
     def __init__(self, path: str | Path):
         self.dir = RunDir(path)
+        self.saved_epoch: int | None = None  # the last epoch whose resume state is on disk
+        self.needed: int | None = None  # bytes the checkpoints take (check_space)
 
     @property
     def path(self) -> Path:
         return self.dir.path
 
+    @contextmanager
+    def _writing(self, what: str, target: Path) -> Iterator[None]:
+        try:
+            yield
+        except TransferkitError:
+            raise
+        except OSError as e:
+            raise write_failed(self.dir, what, target, e, self.saved_epoch, self.needed) from e
+
+    def check_space(self, model: nn.Module) -> None:
+        """Warn when the disk lacks the space ``model``'s checkpoints need (``runs.disk``)."""
+        self.needed = checkpoint_bytes(model)
+        short = space_shortfall(self.path, self.needed)
+        if short:
+            console.warn(
+                f"warning: the run needs about {size_text(short[0])} more for its checkpoints "
+                f"and {size_text(short[1])} are free on the disk of {self.path}; if it fills, "
+                "the run stops at a checkpoint and --resume continues it once space is freed"
+            )
+
     def begin(self, cfg: RunConfig, splits, backbone, plan: dict[str, Any]) -> None:
         """What is known before training: config, classes and preprocessing, plan, data."""
-        cfg.save(self.dir.config)
-        self.dir.write_classes(splits.class_names, backbone.data_config)
-        write_json(self.dir.plan, plan)
-        write_json(self.dir.data_summary, {**splits.summary, "weights": weights_info(backbone)})
+        with self._writing("the run's config", self.dir.config):
+            cfg.save(self.dir.config)
+        with self._writing("the class names", self.dir.classes):
+            self.dir.write_classes(splits.class_names, backbone.data_config)
+        with self._writing("the freeze plan", self.dir.plan):
+            write_json(self.dir.plan, plan)
+        summary = {**splits.summary, "weights": weights_info(backbone)}
+        with self._writing("the data summary", self.dir.data_summary):
+            write_json(self.dir.data_summary, summary)
 
     def auto_choice(self, record: dict[str, Any]) -> None:
         """``auto.json``: the measurements and reason behind ``--strategy auto``'s choice."""
-        write_json(self.path / AUTO_FILE, record)
+        with self._writing("the auto strategy's record", self.path / AUTO_FILE):
+            write_json(self.path / AUTO_FILE, record)
 
     def adopt(self, trial: str | Path) -> None:
         """Move the finished run in ``trial`` into this run directory, file by file (atomic
@@ -106,7 +143,8 @@ class RunRecord:
 
     def augment_choice(self, record: dict[str, Any]) -> None:
         """``augment.json``: the training augmentation used and the check that decided it."""
-        write_json(self.path / AUGMENT_FILE, record)
+        with self._writing("the augmentation record", self.path / AUGMENT_FILE):
+            write_json(self.path / AUGMENT_FILE, record)
 
     def epoch(
         self,
@@ -121,31 +159,43 @@ class RunRecord:
         ``state`` None writes no resume state (epoch 0, the probe-initialised model: a run resumes
         from a trained epoch).
         """
-        self.dir.write_history(history)
+        epoch = meta.get("epoch")
+        with self._writing(f"the history of epoch {epoch}", self.dir.history):
+            self.dir.write_history(history)
         if improved:
-            ckpt.save_model(self.dir.best, model, meta)
-        ckpt.save_model(self.dir.last, model, meta)
+            best = self.dir.best.with_suffix(".safetensors")
+            with self._writing(f"the best checkpoint (epoch {epoch})", best):
+                ckpt.save_model(self.dir.best, model, meta)
+        last = self.dir.last.with_suffix(".safetensors")
+        with self._writing(f"the last checkpoint (epoch {epoch})", last):
+            ckpt.save_model(self.dir.last, model, meta)
         if state is None:
             return
         # Written last and self-contained (it holds the model too): a kill at any point leaves
         # either the previous epoch's state or this one's, never a mix.
-        ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
+        with self._writing(f"the resume state of epoch {epoch}", self.dir.state):
+            ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
+        self.saved_epoch = state["epoch"] + 1
 
     def probe_checkpoint(self, history: list[dict[str, Any]], model: nn.Module, meta) -> None:
         """The probe's one fit: history (one row per L2), best checkpoint, last = best."""
-        self.dir.write_history(history)
-        ckpt.save_model(self.dir.best, model, meta)
+        with self._writing("the probe's history", self.dir.history):
+            self.dir.write_history(history)
+        with self._writing("the probe's checkpoint", self.dir.best.with_suffix(".safetensors")):
+            ckpt.save_model(self.dir.best, model, meta)
         for suffix in (".safetensors", ".json"):  # link the files instead of writing them twice
             best, last = self.dir.best.with_suffix(suffix), self.dir.last.with_suffix(suffix)
             last.unlink(missing_ok=True)
-            try:
-                os.link(best, last)
-            except OSError:  # file systems without hard links
-                shutil.copyfile(best, last)
+            with self._writing("the probe's last checkpoint", last):
+                try:
+                    os.link(best, last)
+                except OSError:  # file systems without hard links
+                    shutil.copyfile(best, last)
 
     def finish(self, metrics: dict[str, Any]) -> None:
         """The final metrics (val, and test when there is a test split)."""
-        write_json(self.dir.metrics, metrics)
+        with self._writing("the final metrics", self.dir.metrics):
+            write_json(self.dir.metrics, metrics)
 
     def resume_state(self, model, optimizer, scheduler) -> dict[str, Any]:
         """Load the last completed epoch into ``model``, ``optimizer``, ``scheduler`` and RNGs."""
@@ -160,6 +210,7 @@ class RunRecord:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         ckpt.set_rng_state(state["rng"])
+        self.saved_epoch = state["epoch"] + 1
         return state
 
     def load_best(self, model: nn.Module) -> None:

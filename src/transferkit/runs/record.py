@@ -25,6 +25,7 @@ from transferkit.core import console
 from transferkit.core.errors import ConfigError, RunDirError, TransferkitError
 from transferkit.core.fileio import write_json
 from transferkit.runs import checkpoint as ckpt
+from transferkit.runs import readback
 from transferkit.runs.disk import checkpoint_bytes, size_text, space_shortfall, write_failed
 from transferkit.runs.rundir import RunDir, RunHandle
 from transferkit.zoo.backbone import DataConfig
@@ -52,7 +53,7 @@ def resumed_config(path: str | Path, epochs: int | None = None) -> RunConfig:
     """
     run = RunDir(path)
     run.require_run()
-    cfg = RunConfig.load(run.config)
+    cfg = run.read_config()
     if epochs is None:
         return cfg
     if cfg.transfer.strategy == "probe":
@@ -206,10 +207,14 @@ class RunRecord:
                 f"{self.dir.config}`, or pick another run",
             )
         state = ckpt.load_training_state(self.dir.state)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        ckpt.set_rng_state(state["rng"])
+        readback.load_fitting(model, state["model"], self.dir.state)
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            ckpt.set_rng_state(state["rng"])
+        except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as e:
+            why = f"its optimizer, schedule or RNG state does not fit this run ({e})"
+            raise readback.damaged(self.dir.state, why.splitlines()[0]) from None
         self.saved_epoch = state["epoch"] + 1
         return state
 

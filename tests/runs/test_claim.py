@@ -114,9 +114,9 @@ def test_a_second_process_is_refused_with_the_holders_pid(capsys, data, tiny_zoo
     proc = _holder(run_dir)
     try:
         assert f"process {proc.pid} on " in held_by(run_dir)
-        with pytest.raises(RunDirError, match=f"in use: process {proc.pid} on "):
-            with claim(run_dir, resume=True):
-                pass
+        busy = pytest.raises(RunDirError, match=f"in use: process {proc.pid} on ")
+        with busy, claim(run_dir, resume=True):
+            pass
         code = main(["train", "--resume", str(run_dir), "--quiet"])
         err = capsys.readouterr().err
         assert code == 2 and "Traceback" not in err
@@ -213,7 +213,6 @@ def test_a_folder_without_write_permission_is_refused(data, tiny_zoo, tmp_path):
 
 
 def test_a_lock_is_exclusive_within_one_process_too(tmp_path):
-    with RunLock(tmp_path):
-        with pytest.raises(RunDirError, match=f"process {os.getpid()}"):
-            RunLock(tmp_path).acquire()
+    with RunLock(tmp_path), pytest.raises(RunDirError, match=f"process {os.getpid()}"):
+        RunLock(tmp_path).acquire()
     RunLock(tmp_path).acquire().release()

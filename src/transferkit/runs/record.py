@@ -20,8 +20,8 @@ from typing import Any
 
 from torch import nn
 
-from transferkit.core.config import RunConfig
 from transferkit.core import console
+from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, RunDirError, TransferkitError
 from transferkit.core.fileio import write_json
 from transferkit.runs import checkpoint as ckpt

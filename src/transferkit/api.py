@@ -37,7 +37,7 @@ from transferkit.export import export
 from transferkit.export.onnx_export import sidecar_path
 from transferkit.export.onnx_predict import predict_onnx
 from transferkit.report import write_report
-from transferkit.runs.record import RunResult, refuse_existing, resumed_config
+from transferkit.runs.record import RunResult, resumed_config
 from transferkit.runs.rundir import load_run
 from transferkit.tasks import get_task
 from transferkit.transfer.curve import DEFAULT_FRACTIONS, parse_fractions
@@ -83,7 +83,8 @@ def fit(
 ) -> RunResult:
     """Train a run; ``settings`` are config fields by name (backbone, strategy, epochs, lr…).
 
-    A new run never writes into a folder that already holds one: ``resume=True`` continues the
+    A new run is written only into a new or empty folder (never into the user's files, nor
+    into another run), by one process at a time: ``resume=True`` continues the
     run in ``out`` instead, to its own epochs, or with ``epochs=N`` above them extends a finished
     (or interrupted) run to ``N`` epochs, continuing its schedule. ``class_weights="auto"``
     weighs classification's training loss by inverse class frequency. Returns a
@@ -113,9 +114,7 @@ def fit(
             f"data path not found: {cfg.data.path}",
             hint="check the path given to --data (data= in the API)",
         )
-    out = Path(out) if out else default_run_dir(cfg)
-    refuse_existing(out)
-    return _run(cfg, out)
+    return _run(cfg, Path(out) if out else default_run_dir(cfg))
 
 
 def default_run_dir(cfg: RunConfig) -> Path:

@@ -80,7 +80,8 @@ def test_auto_trains_the_candidates_within_the_budget_and_keeps_the_best(
     assert [r["epoch"] for r in result.history if r["epoch"] >= 1] == [1, 2]
     assert "test" in result.metrics  # the final run is evaluated on test, as any run
     assert (result.run_dir / "report.html").is_file()
-    assert sorted(p.name for p in result.run_dir.iterdir() if p.name.startswith(".")) == []
+    hidden = [p.name for p in result.run_dir.iterdir() if p.name.startswith(".")]
+    assert hidden == [".lock"]  # no scratch left; the run's lock file stays (runs.claim)
 
 
 def test_the_probe_wins_when_fine_tuning_does_not_beat_it(data, tmp_path, zoo):

@@ -51,6 +51,10 @@ class RunDirError(TransferkitError, FileNotFoundError):
     """A folder given as a run directory is not one, or is incomplete."""
 
 
+class RunWriteError(TransferkitError, OSError):
+    """A file of a run directory could not be written (disk full, read-only, permissions)."""
+
+
 class ExportError(TransferkitError, RuntimeError):
     """A model cannot be exported correctly (unsupported task, outputs that differ from PyTorch)."""
 

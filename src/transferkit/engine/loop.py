@@ -155,6 +155,7 @@ def _setup(
     log.info(_data_line(splits))
     log.info(plan.render(t.lr))
     if fabric.is_global_zero:
+        record.check_space(model)
         record.begin(cfg, splits, prep.backbone, plan.to_dict())
     train_loader = DataLoader(
         splits.train,

@@ -14,6 +14,7 @@ from transferkit.engine import auto_search, loop
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.probe_run import fit_probe
 from transferkit.engine.start import begin, needs_probe, resumed_start
+from transferkit.runs.claim import claim
 from transferkit.runs.record import RunResult
 from transferkit.transfer import auto
 from transferkit.transfer.features import FeatureCache
@@ -29,16 +30,24 @@ def run(
 ) -> RunResult:
     """Train ``cfg`` into ``out`` (or continue it with ``resume``); returns the run's result.
 
-    A probe has no epochs to resume: ``resume`` on a probe run fits it again.
+    ``out`` is claimed first (``runs.claim``): a new run only into a new or empty folder, a
+    resumed one only into its run, by one process at a time, on a writable disk; all that is
+    checked before any work. A probe has no epochs to resume: ``resume`` on a probe run fits it
+    again.
     """
-    out = Path(out)
+    out, strategy = Path(out), cfg.transfer.strategy
+    if strategy == "auto":
+        auto.check_auto_config(cfg)
+    elif strategy == "probe":
+        check_probe_config(cfg)
+    with claim(out, resume):
+        return _claimed(cfg, out, resume, cache_dir)
+
+
+def _claimed(cfg: RunConfig, out: Path, resume: bool, cache_dir: str | Path | None) -> RunResult:
     strategy = cfg.transfer.strategy
     if strategy not in ("auto", "probe"):  # a resumed run's config holds what auto chose
         return fine_tune(cfg, out, resume, cache_dir=cache_dir)
-    if strategy == "auto":
-        auto.check_auto_config(cfg)
-    else:
-        check_probe_config(cfg)
     cache = FeatureCache(cache_dir)  # checks the cache folder first: fail before any work
     prepared = prepare(cfg)
     outcome = None

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from transferkit.core.config import RunConfig
-from transferkit.core.fileio import atomic_write_text, read_json
+from transferkit.core.fileio import atomic_write_text
 from transferkit.render.html import Section, note, render_page
 from transferkit.report import sections as common
+from transferkit.runs.readback import read_json_file
 from transferkit.runs.rundir import RunDir, load_run
 from transferkit.tasks import get_task
 
@@ -70,7 +70,7 @@ def write_report_safely(
 
 def build_report(run, splits, warn: Callable[[str], None], handle=None) -> str:
     """The report page of a ``RunDir`` as HTML text."""
-    cfg = RunConfig.load(run.config)
+    cfg = run.read_config()
     task = get_task(cfg.task)
     class_names, _ = run.read_classes()
     metrics = _optional_json(run.metrics)
@@ -129,7 +129,7 @@ def _guard(title: str, warn: Callable[[str], None], build, *args) -> Section:
 
 
 def _optional_json(path: Path):
-    return read_json(path) if path.is_file() else None
+    return read_json_file(path) if path.is_file() else None
 
 
 __all__ = ["REPORT_FILE", "Section", "write_report", "write_report_safely"]

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from transferkit.core.errors import RunDirError
-from transferkit.core.fileio import atomic_write, read_json, sha256_file, write_json
+from transferkit.core.fileio import atomic_write, sha256_file, write_json
+from transferkit.runs import readback
 
 
 def save_model(stem: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
@@ -30,7 +31,11 @@ def save_model(stem: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path
 
 
 def load_model_weights(stem: str | Path, model: nn.Module) -> dict[str, Any]:
-    """Load ``stem.safetensors`` into ``model`` (strict); return the metadata JSON."""
+    """Load ``stem.safetensors`` into ``model``; return the metadata JSON beside it.
+
+    Checked first (``runs.readback``): a safetensors file, the sha256 its JSON records, the
+    keys and shapes of ``model``.
+    """
     stem = Path(stem)
     weights = stem.with_suffix(".safetensors")
     if not weights.is_file():
@@ -38,9 +43,13 @@ def load_model_weights(stem: str | Path, model: nn.Module) -> dict[str, Any]:
             f"checkpoint not found: {weights}",
             hint="the run may have been stopped before its first epoch ended; train it again",
         )
-    model.load_state_dict(load_file(str(weights)), strict=True)
+    state = readback.load_safetensors(weights)
     meta_path = stem.with_suffix(".json")
-    return read_json(meta_path) if meta_path.is_file() else {}
+    meta = readback.read_json_file(meta_path)
+    readback.require(isinstance(meta, dict), meta_path, "not a checkpoint record (a mapping)")
+    readback.check_sha256(weights, meta_path, meta)
+    readback.load_fitting(model, state, weights)
+    return meta
 
 
 def rng_state() -> dict[str, Any]:
@@ -69,5 +78,6 @@ def save_training_state(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
-    """Read a resume state written by :func:`save_training_state` without unpickling code."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Read a resume state written by :func:`save_training_state` without unpickling code;
+    its parts are checked (``runs.readback``)."""
+    return readback.load_state_file(Path(path))

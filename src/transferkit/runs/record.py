@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from transferkit.core import console
 from transferkit.core.config import RunConfig
-from transferkit.core.errors import ConfigError, RunDirError
+from transferkit.core.errors import ConfigError, RunDirError, TransferkitError
 from transferkit.core.fileio import write_json
 from transferkit.runs import checkpoint as ckpt
+from transferkit.runs import readback
+from transferkit.runs.disk import checkpoint_bytes, size_text, space_shortfall, write_failed
 from transferkit.runs.rundir import RunDir, RunHandle
 from transferkit.zoo.backbone import DataConfig
 
@@ -39,16 +44,6 @@ class RunResult:
     seconds: float
 
 
-def refuse_existing(path: str | Path) -> None:
-    """Raise RunDirError when ``path`` already holds a run: a new run never writes into one."""
-    if RunDir(path).is_run():
-        raise RunDirError(
-            f"{path} already holds a run; it is left untouched",
-            hint=f"continue it with `transferkit train --resume {path}` (resume=True in the API) "
-            "or choose another output folder",
-        )
-
-
 def resumed_config(path: str | Path, epochs: int | None = None) -> RunConfig:
     """The config to continue the run in ``path`` with: its own, or extended to ``epochs``.
 
@@ -58,7 +53,7 @@ def resumed_config(path: str | Path, epochs: int | None = None) -> RunConfig:
     """
     run = RunDir(path)
     run.require_run()
-    cfg = RunConfig.load(run.config)
+    cfg = run.read_config()
     if epochs is None:
         return cfg
     if cfg.transfer.strategy == "probe":
@@ -83,25 +78,58 @@ def weights_info(backbone) -> dict | None:
 
 
 class RunRecord:
-    """Writes one run directory; every file goes through an atomic write."""
+    """Writes one run directory; every file goes through an atomic write.
+
+    A write that fails (disk full, read-only, permissions) raises
+    :class:`~transferkit.core.errors.RunWriteError`: one line naming the file, what it holds and
+    the last epoch whose resume state is on disk (``runs.disk``).
+    """
 
     def __init__(self, path: str | Path):
         self.dir = RunDir(path)
+        self.saved_epoch: int | None = None  # the last epoch whose resume state is on disk
+        self.needed: int | None = None  # bytes the checkpoints take (check_space)
 
     @property
     def path(self) -> Path:
         return self.dir.path
 
+    @contextmanager
+    def _writing(self, what: str, target: Path) -> Iterator[None]:
+        try:
+            yield
+        except TransferkitError:
+            raise
+        except OSError as e:
+            raise write_failed(self.dir, what, target, e, self.saved_epoch, self.needed) from e
+
+    def check_space(self, model: nn.Module) -> None:
+        """Warn when the disk lacks the space ``model``'s checkpoints need (``runs.disk``)."""
+        self.needed = checkpoint_bytes(model)
+        short = space_shortfall(self.path, self.needed)
+        if short:
+            console.warn(
+                f"warning: the run needs about {size_text(short[0])} more for its checkpoints "
+                f"and {size_text(short[1])} are free on the disk of {self.path}; if it fills, "
+                "the run stops at a checkpoint and --resume continues it once space is freed"
+            )
+
     def begin(self, cfg: RunConfig, splits, backbone, plan: dict[str, Any]) -> None:
         """What is known before training: config, classes and preprocessing, plan, data."""
-        cfg.save(self.dir.config)
-        self.dir.write_classes(splits.class_names, backbone.data_config)
-        write_json(self.dir.plan, plan)
-        write_json(self.dir.data_summary, {**splits.summary, "weights": weights_info(backbone)})
+        with self._writing("the run's config", self.dir.config):
+            cfg.save(self.dir.config)
+        with self._writing("the class names", self.dir.classes):
+            self.dir.write_classes(splits.class_names, backbone.data_config)
+        with self._writing("the freeze plan", self.dir.plan):
+            write_json(self.dir.plan, plan)
+        summary = {**splits.summary, "weights": weights_info(backbone)}
+        with self._writing("the data summary", self.dir.data_summary):
+            write_json(self.dir.data_summary, summary)
 
     def auto_choice(self, record: dict[str, Any]) -> None:
         """``auto.json``: the measurements and reason behind ``--strategy auto``'s choice."""
-        write_json(self.path / AUTO_FILE, record)
+        with self._writing("the auto strategy's record", self.path / AUTO_FILE):
+            write_json(self.path / AUTO_FILE, record)
 
     def adopt(self, trial: str | Path) -> None:
         """Move the finished run in ``trial`` into this run directory, file by file (atomic
@@ -116,7 +144,8 @@ class RunRecord:
 
     def augment_choice(self, record: dict[str, Any]) -> None:
         """``augment.json``: the training augmentation used and the check that decided it."""
-        write_json(self.path / AUGMENT_FILE, record)
+        with self._writing("the augmentation record", self.path / AUGMENT_FILE):
+            write_json(self.path / AUGMENT_FILE, record)
 
     def epoch(
         self,
@@ -131,31 +160,43 @@ class RunRecord:
         ``state`` None writes no resume state (epoch 0, the probe-initialised model: a run resumes
         from a trained epoch).
         """
-        self.dir.write_history(history)
+        epoch = meta.get("epoch")
+        with self._writing(f"the history of epoch {epoch}", self.dir.history):
+            self.dir.write_history(history)
         if improved:
-            ckpt.save_model(self.dir.best, model, meta)
-        ckpt.save_model(self.dir.last, model, meta)
+            best = self.dir.best.with_suffix(".safetensors")
+            with self._writing(f"the best checkpoint (epoch {epoch})", best):
+                ckpt.save_model(self.dir.best, model, meta)
+        last = self.dir.last.with_suffix(".safetensors")
+        with self._writing(f"the last checkpoint (epoch {epoch})", last):
+            ckpt.save_model(self.dir.last, model, meta)
         if state is None:
             return
         # Written last and self-contained (it holds the model too): a kill at any point leaves
         # either the previous epoch's state or this one's, never a mix.
-        ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
+        with self._writing(f"the resume state of epoch {epoch}", self.dir.state):
+            ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
+        self.saved_epoch = state["epoch"] + 1
 
     def probe_checkpoint(self, history: list[dict[str, Any]], model: nn.Module, meta) -> None:
         """The probe's one fit: history (one row per L2), best checkpoint, last = best."""
-        self.dir.write_history(history)
-        ckpt.save_model(self.dir.best, model, meta)
+        with self._writing("the probe's history", self.dir.history):
+            self.dir.write_history(history)
+        with self._writing("the probe's checkpoint", self.dir.best.with_suffix(".safetensors")):
+            ckpt.save_model(self.dir.best, model, meta)
         for suffix in (".safetensors", ".json"):  # link the files instead of writing them twice
             best, last = self.dir.best.with_suffix(suffix), self.dir.last.with_suffix(suffix)
             last.unlink(missing_ok=True)
-            try:
-                os.link(best, last)
-            except OSError:  # file systems without hard links
-                shutil.copyfile(best, last)
+            with self._writing("the probe's last checkpoint", last):
+                try:
+                    os.link(best, last)
+                except OSError:  # file systems without hard links
+                    shutil.copyfile(best, last)
 
     def finish(self, metrics: dict[str, Any]) -> None:
         """The final metrics (val, and test when there is a test split)."""
-        write_json(self.dir.metrics, metrics)
+        with self._writing("the final metrics", self.dir.metrics):
+            write_json(self.dir.metrics, metrics)
 
     def resume_state(self, model, optimizer, scheduler) -> dict[str, Any]:
         """Load the last completed epoch into ``model``, ``optimizer``, ``scheduler`` and RNGs."""
@@ -166,10 +207,15 @@ class RunRecord:
                 f"{self.dir.config}`, or pick another run",
             )
         state = ckpt.load_training_state(self.dir.state)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        ckpt.set_rng_state(state["rng"])
+        readback.load_fitting(model, state["model"], self.dir.state)
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            ckpt.set_rng_state(state["rng"])
+        except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as e:
+            why = f"its optimizer, schedule or RNG state does not fit this run ({e})"
+            raise readback.damaged(self.dir.state, why.splitlines()[0]) from None
+        self.saved_epoch = state["epoch"] + 1
         return state
 
     def load_best(self, model: nn.Module) -> None:

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from transferkit import zoo
 from transferkit.core.config import RunConfig
-from transferkit.core.errors import RunDirError
-from transferkit.core.fileio import atomic_write_text, read_json, write_json
+from transferkit.core.errors import ConfigError, RunDirError
+from transferkit.core.fileio import atomic_write_text, write_json
+from transferkit.runs import readback
 from transferkit.runs.checkpoint import load_model_weights
 from transferkit.tasks import get_task
 from transferkit.transfer.model import TransferModel
@@ -67,8 +70,25 @@ class RunDir:
             self.classes, {"class_names": list(class_names), "data_config": data_config.to_dict()}
         )
 
+    def read_config(self) -> RunConfig:
+        """The run's ``config.yaml``, or one line saying why it cannot be used."""
+        try:
+            data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise readback.damaged(self.config, "not UTF-8 text") from None
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem_mark", None)
+            at = f" at line {where.line + 1}" if where else ""
+            raise readback.damaged(self.config, f"not valid YAML{at}") from None
+        readback.require(isinstance(data, dict), self.config, "not a mapping of settings")
+        try:
+            return RunConfig.from_dict(data, source=str(self.config))
+        except ConfigError as e:
+            raise RunDirError(e.message.splitlines()[0], hint=readback.RESTORE) from None
+
     def read_classes(self) -> tuple[list[str], DataConfig]:
-        d = read_json(self.classes)
+        """Class names and preprocessing, checked (``classes.json``)."""
+        d = readback.read_checked(self.classes, _classes_problem)
         return d["class_names"], DataConfig.from_dict(d["data_config"])
 
     def write_history(self, rows: list[dict[str, Any]]) -> None:
@@ -86,8 +106,32 @@ class RunDir:
         """The rows of history.csv with numbers parsed (empty cells become None)."""
         if not self.history.is_file():
             return []
-        with open(self.history, newline="", encoding="utf-8") as f:
-            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        try:
+            with open(self.history, newline="", encoding="utf-8") as f:
+                rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise readback.damaged(self.history, f"not a history table ({e})") from None
+        # A probe's history has no epoch column (one row per L2); a training history's epochs
+        # must be numbers, as resume picks the rows to keep by them.
+        bad = [i for i, r in enumerate(rows, 2) if "epoch" in r and not isinstance(r["epoch"], int)]
+        readback.require(not bad, self.history, f"line {bad[0] if bad else 0}: epoch not a number")
+        return rows
+
+
+def _classes_problem(d: Any) -> str | None:
+    """What is wrong with the contents of a ``classes.json``, or None."""
+    if not isinstance(d, dict):
+        return "not a mapping of class_names and data_config"
+    names = d.get("class_names")
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        return "class_names is not a list of names"
+    dc = d.get("data_config")
+    fields = ("mean", "std", "input_size")
+    if not isinstance(dc, dict) or not all(isinstance(dc.get(k), list) for k in fields):
+        return "data_config lacks mean, std or input_size"
+    if not all(readback.is_number(x) for k in fields for x in dc[k]):
+        return "data_config holds a value that is not a number"
+    return None
 
 
 def _number(text: str) -> Any:
@@ -117,7 +161,7 @@ def load_run(path: str | Path, which: str = "best", device: str = "cpu") -> RunH
     """Rebuild the model of a run directory and load its ``best`` (or ``last``) checkpoint."""
     run = RunDir(path)
     run.require_run()
-    cfg = RunConfig.load(run.config)
+    cfg = run.read_config()
     class_names, data_config = run.read_classes()
     task = get_task(cfg.task)
     # The checkpoint holds every weight, so the backbone is built without loading pretrained ones.

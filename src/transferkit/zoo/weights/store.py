@@ -8,14 +8,15 @@ atomically, so a crash never leaves a half-written entry that resolution would p
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import asdict, dataclass, replace
+import json
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
 
-from transferkit.core import env
-from transferkit.core.errors import WeightsMismatchError
-from transferkit.core.fileio import atomic_write, read_json, sha256_file, write_json
+from transferkit.core import console, env
+from transferkit.core.errors import WeightsMismatchError, WeightsUnavailableError
+from transferkit.core.fileio import atomic_write, sha256_file, write_json
 from transferkit.zoo.names import parse_backbone_name
 from transferkit.zoo.sources import SOURCES
 from transferkit.zoo.weights.builtin import adapt_layout
@@ -50,19 +51,60 @@ def entry_path(canonical: str) -> Path:
 
 
 def find(canonical: str) -> StoreEntry | None:
-    """The entry for a canonical name, or None."""
+    """The entry for a canonical name, or None; a damaged record raises, naming it."""
     record = entry_path(canonical).with_suffix(".json")
     if not record.is_file():
         return None
-    return StoreEntry(**read_json(record))
+    entry, problem = read_record(record)
+    if problem:
+        raise WeightsUnavailableError(problem, hint=_record_fix(record, canonical))
+    return entry
 
 
 def list_entries() -> list[StoreEntry]:
-    """Every stored entry, sorted by name."""
+    """Every stored entry, sorted by name; a damaged record is named in a warning and skipped."""
     folder = store_dir()
     if not folder.is_dir():
         return []
-    return sorted((StoreEntry(**read_json(p)) for p in folder.glob("*.json")), key=lambda e: e.name)
+    entries = []
+    for record in sorted(folder.glob("*.json")):
+        entry, problem = read_record(record)
+        if problem:
+            console.warn(f"warning: {problem}; skipped ({_record_fix(record)})")
+        else:
+            entries.append(entry)
+    return sorted(entries, key=lambda e: e.name)
+
+
+_TYPES = {"str": str, "bool": bool, "int": int}  # StoreEntry's annotations, as text
+
+
+def read_record(record: Path) -> tuple[StoreEntry | None, str | None]:
+    """The entry a record file holds, or None and what is wrong with it (edited, truncated)."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"weight store record {record} is damaged ({type(e).__name__})"
+    if not isinstance(data, dict):
+        return None, f"weight store record {record} is damaged (not a mapping)"
+    known = {f.name: f for f in fields(StoreEntry)}
+    wrong = [k for k in data if k not in known]
+    wrong += [
+        name for name, f in known.items()
+        if (name in data and type(data[name]) is not _TYPES[f.type])
+        or (name not in data and f.default is MISSING)
+    ]  # fmt: skip
+    if wrong:
+        return None, f"weight store record {record} is damaged (bad or missing: {', '.join(wrong)})"
+    return StoreEntry(**data), None
+
+
+def _record_fix(record: Path, name: str | None = None) -> str:
+    name = name or "NAME"
+    return (
+        f"delete {record} and {record.with_suffix('.safetensors').name} beside it, then add the "
+        f"weights again with `transferkit weights add {name} FILE`"
+    )
 
 
 def add(

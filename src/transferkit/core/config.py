@@ -62,7 +62,8 @@ class ModelSettings:
     """Backbone, its weights and the new layers on top."""
 
     backbone: str = "efficientnet_lite0"
-    weights: str = "auto"  # auto | none | path to a weights file | coco (detection)
+    weights: str = "auto"  # auto | none | a weights file | coco (detection) | run:RUNDIR
+    init_from: str | None = None  # classify: a run whose backbone and head rows start this one
     head: str | None = None  # None: the task's default; classify: linear | mlp; segment: fpn…
     head_hidden: int = 512
     head_dropout: float = 0.2

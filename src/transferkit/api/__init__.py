@@ -14,6 +14,7 @@ and conversions, the zoo and the weight store (:mod:`.library`). The command lin
 
 from __future__ import annotations
 
+from transferkit.api.deploy import DEFAULT_TOLERANCE, export
 from transferkit.api.library import (
     add_weights,
     create_model,
@@ -36,7 +37,6 @@ from transferkit.data.check.dataset import check_dataset, format_report
 from transferkit.data.convert import convert_dataset
 from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
 from transferkit.engine.compare import compare, parse_strategies
-from transferkit.export import export
 from transferkit.export.onnx_export import sidecar_path
 from transferkit.report import write_report
 from transferkit.runs.record import RunResult
@@ -45,6 +45,7 @@ from transferkit.zoo import list_backbones
 from transferkit.zoo.listing import MAX_ROWS
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "MAX_ROWS",
     "RunResult",
     "add_weights",

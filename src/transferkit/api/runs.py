@@ -13,6 +13,7 @@ from transferkit.core.config import RunConfig, resolved_bn
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.engine.demo import run_demo
 from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.onnx_eval import evaluate_onnx
 from transferkit.engine.run import run as _run
 from transferkit.export.onnx_predict import predict_onnx
 from transferkit.runs.carry import carry_config
@@ -86,7 +87,13 @@ def evaluate(
     split: str | None = None,
     batch_size: int = 32,
 ) -> dict[str, Any]:
-    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``)."""
+    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``).
+
+    ``run_dir`` may also be an exported ``MODEL.onnx`` (classification, segmentation): scored in
+    onnxruntime, on the run's data carved as the run carved it unless ``data`` is given.
+    """
+    if str(run_dir).endswith(".onnx"):
+        return evaluate_onnx(run_dir, data=data, split=split, batch_size=batch_size)
     handle = load_run(run_dir)
     cfg = handle.config.with_values(path=str(data) if data else None)
     task = get_task(cfg.task, cfg)

@@ -16,7 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Evaluate a run directory on its held-out split (or --data), or "
         "score a predictions file made by any tool (--predictions).",
     )
-    p.add_argument("run_dir", nargs="?", metavar="RUNDIR", help="a run directory")
+    p.add_argument(
+        "run_dir",
+        nargs="?",
+        metavar="RUNDIR",
+        help="a run directory, or an exported MODEL.onnx (classify, segment)",
+    )
     p.add_argument("--data", help="data to evaluate on (default: the run's own data)")
     p.add_argument("--split", choices=["val", "test"], help="default: test when present, else val")
     p.add_argument(

@@ -13,6 +13,7 @@ import pytest
 import transferkit.api.deploy as deploy
 from tests.engine.conftest import make_image_folder
 from tests.export.helpers import make_run
+from tests.segment.helpers import blob_mask, write_pair
 from transferkit.api import evaluate, export
 from transferkit.cli.main import main
 from transferkit.export.onnx_export import sidecar_path
@@ -95,3 +96,14 @@ def test_bad_quantize_input_is_a_clean_error(run, tmp_path, capsys):
     argv = ["export", str(run), "--quantize", "int8", "--calibration-images", "0"]
     assert main(argv) == 2
     assert "--calibration-images" in capsys.readouterr().err
+
+
+def test_segment_int8_export_is_scored_on_val_as_the_run_is(tmp_path):
+    for i in range(10):
+        write_pair(tmp_path / "run" / "data", f"img{i}", blob_mask(i))
+    run = make_run(tmp_path / "run", "segment", class_names=("class_0", "class_1", "class_2"))
+    path = export(run, out=tmp_path / "seg.onnx", quantize="int8", calibration_images=8)
+    e = json.loads(sidecar_path(path).read_text())["evaluation"]
+    assert e["checked"] and e["metric"] == "miou"
+    assert evaluate(path, split="val")["miou"] == pytest.approx(e["onnx"])
+    assert evaluate(run, split="val")["miou"] == pytest.approx(e["pytorch"])

@@ -10,68 +10,45 @@ The whole transfer recipe in a few lines::
 Besides training and using runs (:mod:`.runs`): ranking backbones (:func:`rank`), comparing
 strategies (:func:`compare`), export (:func:`export`), reports (:func:`write_report`), data checks
 and conversions, the zoo and the weight store (:mod:`.library`). The command line calls only these.
+
+Each name is imported on first use (``core.lazy``): ``zoo list`` loads the short-name table alone.
 """
 
 from __future__ import annotations
 
-from transferkit.api.deploy import DEFAULT_TOLERANCE, export
-from transferkit.api.library import (
-    add_weights,
-    create_model,
-    curve,
-    feature_cache,
-    list_weights,
-    load_dataset,
-    weights_dir,
-)
-from transferkit.api.runs import (
-    default_run_dir,
-    demo,
-    evaluate,
-    evaluate_predictions,
-    fit,
-    plan,
-    predict,
-)
-from transferkit.data.check.dataset import check_dataset, format_report
-from transferkit.data.convert import convert_dataset
-from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
-from transferkit.engine.compare import compare, parse_strategies
-from transferkit.export.onnx_export import sidecar_path
-from transferkit.report import write_report
-from transferkit.runs.record import RunResult
-from transferkit.transfer.rank import rank
-from transferkit.zoo import list_backbones
-from transferkit.zoo.listing import MAX_ROWS
+from transferkit.core.lazy import lazy_exports
 
-__all__ = [
-    "DEFAULT_TOLERANCE",
-    "MAX_ROWS",
-    "RunResult",
-    "add_weights",
-    "check_dataset",
-    "coco_to_masks",
-    "compare",
-    "convert_dataset",
-    "create_model",
-    "curve",
-    "default_run_dir",
-    "demo",
-    "evaluate",
-    "evaluate_predictions",
-    "export",
-    "feature_cache",
-    "fit",
-    "format_report",
-    "list_backbones",
-    "list_weights",
-    "load_dataset",
-    "masks_to_coco",
-    "parse_strategies",
-    "plan",
-    "predict",
-    "rank",
-    "sidecar_path",
-    "weights_dir",
-    "write_report",
-]
+_WHERE = {
+    "DEFAULT_TOLERANCE": "transferkit.api.deploy",
+    "export": "transferkit.api.deploy",
+    "add_weights": "transferkit.api.library",
+    "create_model": "transferkit.api.library",
+    "curve": "transferkit.api.library",
+    "feature_cache": "transferkit.api.library",
+    "list_weights": "transferkit.api.library",
+    "load_dataset": "transferkit.api.library",
+    "weights_dir": "transferkit.api.library",
+    "default_run_dir": "transferkit.api.runs",
+    "demo": "transferkit.api.runs",
+    "evaluate": "transferkit.api.runs",
+    "evaluate_predictions": "transferkit.api.runs",
+    "fit": "transferkit.api.runs",
+    "plan": "transferkit.api.runs",
+    "predict": "transferkit.api.runs",
+    "check_dataset": "transferkit.data.check.dataset",
+    "format_report": "transferkit.data.check.dataset",
+    "convert_dataset": "transferkit.data.convert",
+    "coco_to_masks": "transferkit.data.mask_convert",
+    "masks_to_coco": "transferkit.data.mask_convert",
+    "compare": "transferkit.engine.compare",
+    "parse_strategies": "transferkit.engine.compare",
+    "sidecar_path": "transferkit.export.onnx_export",
+    "write_report": "transferkit.report",
+    "RunResult": "transferkit.runs.record",
+    "rank": "transferkit.transfer.rank",
+    "list_backbones": "transferkit.zoo.listing",
+    "MAX_ROWS": "transferkit.zoo.listing",
+    "alias_rows": "transferkit.zoo.shortlist",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__all__ = sorted(_WHERE)

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from transferkit.cli.common import fmt, print_table
+from transferkit.cli.common import print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
         [
             r["strategy"],
             r["weights"],
-            fmt(r["accuracy"]),
-            fmt(r["macro_f1"]),
+            r["accuracy"],
+            r["macro_f1"],
             r["evaluated_split"],
-            f"{r['seconds']:.1f}",
+            r["seconds"],
             r["trainable_parameters"],
         ]
         for r in rows

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import fmt, print_json, print_table
+from transferkit.cli.common import print_json, print_table
 from transferkit.core.config import TASKS
+from transferkit.core.display import cell
 from transferkit.core.errors import ConfigError
 
 
@@ -57,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(metrics)
     else:
-        rows = [[k, fmt(v)] for k, v in metrics.items() if isinstance(v, (int, float, str))]
+        rows = [[k, cell(k, v)] for k, v in metrics.items() if isinstance(v, (int, float, str))]
         print_table("metrics", ["metric", "value"], rows)
     return 0

@@ -12,7 +12,7 @@ from transferkit.core.errors import WeightsMismatchError
 from transferkit.core.fileio import sha256_file
 from transferkit.zoo.backbone import Backbone, BackboneName
 from transferkit.zoo.names import parse_backbone_name
-from transferkit.zoo.sources import SOURCES
+from transferkit.zoo.sources import SOURCES, cache_candidates
 from transferkit.zoo.weights.resolve import resolve_weights
 from transferkit.zoo.weights.spec import ResolvedWeights, WeightsSpec
 
@@ -66,7 +66,7 @@ def create_backbone(
 
 def _after_download(bn: BackboneName, spec: WeightsSpec) -> WeightsSpec:
     """The spec of weights the library just downloaded: the cache file it wrote, hashed."""
-    for c in SOURCES.get(bn.source).cache_candidates(bn):
+    for c in cache_candidates(bn):
         if c.found is not None:
             return replace(spec, file=c.found, sha256=sha256_file(c.found))
     return spec

@@ -8,53 +8,21 @@ atomically, so a crash never leaves a half-written entry that resolution would p
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
-from transferkit.core import env
 from transferkit.core.errors import WeightsMismatchError
 from transferkit.core.fileio import atomic_write, read_json, sha256_file, write_json
 from transferkit.zoo.names import parse_backbone_name
 from transferkit.zoo.sources import SOURCES
 from transferkit.zoo.weights.builtin import adapt_layout
 from transferkit.zoo.weights.spec import check_state_dict, expected_shapes, load_state_dict_file
+from transferkit.zoo.weights.store_index import StoreEntry, entry_path, find, store_dir
 
-
-@dataclass(frozen=True)
-class StoreEntry:
-    """One stored set of weights."""
-
-    name: str  # canonical backbone name
-    file: str  # the stored .safetensors
-    sha256: str  # of the stored file
-    original_file: str
-    original_sha256: str
-    added: str  # ISO date-time (UTC)
-    architecture: str  # model class
-    has_source_head: bool  # whether the pretraining classifier is included
-    parameters: int  # scalars stored
-    licence: str = "unknown"
-    pretraining_data: str = "unknown"
-
-
-def store_dir() -> Path:
-    """The weight store folder (``core.env.weights_dir``: inside ``$TRANSFERKIT_HOME``)."""
-    return env.weights_dir()
-
-
-def entry_path(canonical: str) -> Path:
-    """The safetensors path an entry for ``canonical`` has (its record is the same name + .json)."""
-    return store_dir() / (canonical.replace(":", "-") + ".safetensors")
-
-
-def find(canonical: str) -> StoreEntry | None:
-    """The entry for a canonical name, or None."""
-    record = entry_path(canonical).with_suffix(".json")
-    if not record.is_file():
-        return None
-    return StoreEntry(**read_json(record))
+# The entry's record and location live in store_index (no torch); they are this module's too.
+__all__ = ["StoreEntry", "add", "entry_path", "find", "list_entries", "load", "store_dir"]
 
 
 def list_entries() -> list[StoreEntry]:

@@ -49,6 +49,8 @@ def test_training_writes_a_self_contained_report(trained_run):
     assert f"{len(history)} of 3" in html
     metrics = json.loads((run / "metrics.json").read_text())
     assert f"{metrics['val']['accuracy']:.4f}" in html
+    # Durations read as the command line prints them: "12.3 s", not "12.345".
+    assert f"<td>{metrics['train_seconds']:.1f} s</td>" in html
 
 
 def test_confidently_wrong_gallery_agrees_with_predict(trained_run):

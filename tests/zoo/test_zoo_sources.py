@@ -54,7 +54,7 @@ class ToySource:
     def build(self, bn, resolved, keep_source_head):
         return TinyBackbone()
 
-    def cache_candidates(self, bn):
+    def cache_refs(self, bn):
         return []
 
     def provenance(self, bn):

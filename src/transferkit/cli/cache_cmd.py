@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         f"feature cache {cache.root}",
         ["entry", "backbone", "images", "dim", "size", "created", "data"],
         table,
+        below=("data",),
     )
     print(f"{len(rows)} entries, {_mib(sum(r['bytes'] for r in rows))} in total")
     return 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from transferkit.core.config import RANGES
+from transferkit.core.display import cell, number
 
 
 def add_number(p: argparse.ArgumentParser, flag: str, help: str | None = None, **kwargs) -> None:
@@ -26,14 +28,38 @@ def add_number(p: argparse.ArgumentParser, flag: str, help: str | None = None, *
     p.add_argument(flag, dest=dest, type=declared.kind, help=text, **kwargs)
 
 
-def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    """Print a rich table to stdout (plain text when stdout is not a terminal)."""
+
+def print_table(
+    title: str | None,
+    columns: list[str],
+    rows: list[list[Any]],
+    below: Sequence[str] = (),
+) -> None:
+    """Print a rich table to stdout; numbers formatted by :func:`core.display.cell` (durations
+    as ``117.6 s``, counts with separators). Columns named in ``below`` (paths) are printed
+    under the table, one line per row named by its first cell, instead of wrapping inside it.
+    """
+    keep = [i for i, c in enumerate(columns) if c not in below]
     table = Table(title=title, show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
+    for i in keep:
+        table.add_column(columns[i], overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    Console(width=max(100, Console().width), highlight=False).print(table)
+        table.add_row(
+            *[
+                v if isinstance(v, str) else cell(columns[i], v)
+                for i, v in enumerate(row)
+                if i in keep
+            ]
+        )
+    out = Console(highlight=False)
+    # Piped output has no width to fit: never fold a cell there.
+    width = out.width if out.is_terminal else 1000
+    Console(width=max(100, width), highlight=False).print(table)
+    for name in below:
+        col = columns.index(name)
+        print(f"{name}:")
+        for row in rows:
+            print(f"  {row[0]}: {'' if row[col] is None else row[col]}")
 
 
 def print_json(obj: Any) -> None:
@@ -44,6 +70,4 @@ def print_json(obj: Any) -> None:
 
 def fmt(value: Any, digits: int = 4) -> str:
     """Numbers rounded for tables; other values as text."""
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return "" if value is None else str(value)
+    return number(value, digits)

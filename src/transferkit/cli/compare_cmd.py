@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from transferkit.cli.common import add_number, fmt, print_table
+from transferkit.cli.common import add_number, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,15 +84,16 @@ def run(args: argparse.Namespace) -> int:
         task=args.task,
         **{k: getattr(args, k) for k in SETTINGS},
     )
-    first, second = list(rows[0])[2:4]  # accuracy, macro_f1 (multilabel: map_macro, f1_macro)
+    # accuracy, macro_f1 (multilabel: map_macro, f1_macro)
+    first, second = list(rows[0])[2:4] if rows else ("accuracy", "macro_f1")
     table = [
         [
             r["strategy"],
             r["weights"],
-            fmt(r[first]),
-            fmt(r[second]),
+            r[first],
+            r[second],
             r["evaluated_split"],
-            f"{r['seconds']:.1f}",
+            r["seconds"],
             r["trainable_parameters"],
         ]
         for r in rows

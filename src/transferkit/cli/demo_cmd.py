@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from transferkit.cli.common import fmt, print_table
+from transferkit.cli.common import print_table
 from transferkit.core.config import TASKS
 from transferkit.core.fileio import write_json
 
@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     print_table(
         f"transferkit demo --task {args.task} (held-out {rows[0].get('split') or 'val'} split)",
         columns,
-        [[fmt(r.get(c)) for c in columns] for r in rows],
+        [[r.get(c) for c in columns] for r in rows],
+        below=("run_dir",),
     )
     print(f"results: {out / 'demo.json'}")
     return 0

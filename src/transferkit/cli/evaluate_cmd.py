@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import add_number, fmt, print_json, print_table
+from transferkit.cli.common import add_number, print_json, print_table
 from transferkit.core.config import TASKS, option_default
+from transferkit.core.display import cell
 from transferkit.core.errors import ConfigError
 
 
@@ -16,7 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Evaluate a run directory on its held-out split (or --data), or "
         "score a predictions file made by any tool (--predictions).",
     )
-    p.add_argument("run_dir", nargs="?", metavar="RUNDIR", help="a run directory")
+    p.add_argument(
+        "run_dir",
+        nargs="?",
+        metavar="RUNDIR",
+        help="a run directory, or an exported MODEL.onnx (classify, segment)",
+    )
     p.add_argument("--data", help="data to evaluate on (default: the run's own data)")
     p.add_argument("--split", choices=["val", "test"], help="default: test when present, else val")
     p.add_argument(
@@ -52,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(metrics)
     else:
-        rows = [[k, fmt(v)] for k, v in metrics.items() if isinstance(v, (int, float, str))]
+        rows = [[k, cell(k, v)] for k, v in metrics.items() if isinstance(v, (int, float, str))]
         print_table("metrics", ["metric", "value"], rows)
     return 0

@@ -26,8 +26,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--classes", help="multilabel: the labels, in order, e.g. cat,dog,outdoor (default: found)"
     )
-    p.add_argument("--backbone", help="zoo name, e.g. efficientnet_lite0, timm:NAME, tv:NAME")
+    p.add_argument(
+        "--backbone",
+        help="zoo name, e.g. efficientnet_lite0, timm:NAME, tv:NAME; or run:RUNDIR, a finished "
+        "run's backbone and preprocessing",
+    )
     p.add_argument("--weights", help="auto (pretrained, offline), none (random init), or a file")
+    p.add_argument(
+        "--init-from",
+        dest="init_from",
+        metavar="RUNDIR",
+        help="classify: continue a run on new data: its backbone, and its head rows for the "
+        "classes both have (by name); new classes get fresh rows",
+    )
     p.add_argument("--strategy", help="head | partial:N | gradual | full | probe | auto")
     p.add_argument(
         "--budget",
@@ -138,6 +149,7 @@ SETTINGS = (
     "format",
     "backbone",
     "weights",
+    "init_from",
     "strategy",
     "budget",
     "epochs",
@@ -181,7 +193,10 @@ SETTINGS = (
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The run config: ``--config`` (or the defaults) with every given flag applied on top."""
     base = RunConfig.load(args.config) if args.config else RunConfig()
-    return base.with_values(**{k: getattr(args, k) for k in SETTINGS})
+    values = {k: getattr(args, k) for k in SETTINGS}
+    if args.init_from and not args.backbone:  # --init-from takes the run's backbone
+        values["backbone"] = f"run:{args.init_from}"
+    return base.with_values(**values)
 
 
 def run(args: argparse.Namespace) -> int:

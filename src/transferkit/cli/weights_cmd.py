@@ -56,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
             ]
             for e in entries
         ],
+        below=("from",),
     )
     return 0

@@ -22,9 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transferkit.api import MAX_ROWS, list_backbones
+    if args.pattern:  # every timm / torchvision name: the libraries are imported
+        from transferkit.api import MAX_ROWS, list_backbones
 
-    rows = list_backbones(args.pattern)
+        rows = list_backbones(args.pattern)
+    else:  # the short names, from their table: no torch, well under a second
+        from transferkit.api import alias_rows
+
+        rows = alias_rows()
     if not rows:
         print(f"no backbone matches {args.pattern!r}")
         return 0

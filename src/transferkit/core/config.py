@@ -75,7 +75,8 @@ class ModelSettings:
     """Backbone, its weights and the new layers on top."""
 
     backbone: str = "efficientnet_lite0"
-    weights: str = "auto"  # auto | none | path to a weights file | coco (detection)
+    weights: str = "auto"  # auto | none | a weights file | coco (detection) | run:RUNDIR
+    init_from: str | None = None  # classify: a run whose backbone and head rows start this one
     head: str | None = None  # None: the task's default; classify: linear | mlp; segment: fpn…
     head_hidden: int = number(512, int, ge=1)
     head_dropout: float = number(0.2, ge=0, lt=1)

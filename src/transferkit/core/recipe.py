@@ -37,8 +37,9 @@ def probe_init_refusal(task: str, head: str | None) -> str | None:
 
 
 def check_init(cfg) -> None:
-    """``init`` is auto, probe or random; an explicit probe only where it applies."""
-    choice("init", cfg.transfer.init, INITS)
+    """``init`` is auto, probe or random; an explicit probe only where it applies. A run that
+    continues another (``init_from``) records its resolved init, "run"."""
+    choice("init", cfg.transfer.init, (*INITS, "run") if cfg.model.init_from else INITS)
     why_not = probe_init_refusal(cfg.task, cfg.model.head)
     if cfg.transfer.init == "probe" and why_not:
         raise ConfigError(

@@ -108,8 +108,8 @@ def _fit_worker(
     s = _setup(fabric, cfg, prepared or prepare(cfg), RunRecord(Path(out_dir)), start)
     start_epoch = _resume(s) if resume else 0
     tb = EpochLog(s.record.path, enabled=fabric.is_global_zero, first_epoch=start_epoch + 1)
-    if start.from_probe and not resume:  # LP-FT: the probe's head is epoch 0
-        tb.log(epoch_zero(s))
+    if start.from_probe and not resume:  # LP-FT or --init-from: the given head is epoch 0
+        tb.log(epoch_zero(s, start.init))
     for epoch in range(start_epoch, cfg.train.epochs):
         row, stop = _run_epoch(s, epoch)
         if fabric.is_global_zero:

@@ -11,9 +11,9 @@ from typing import Any
 
 from lightning.fabric import Fabric
 
-from transferkit import zoo
 from transferkit.core import console
 from transferkit.core.config import RunConfig
+from transferkit.runs.carry import create_backbone
 from transferkit.tasks import get_task
 from transferkit.transfer.class_weights import named_class_weights
 
@@ -39,7 +39,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     console.info(f"backbone {cfg.model.backbone} (weights: {cfg.model.weights})")
     # Detection's ``--weights coco`` file holds the backbone too: the task loads it.
     weights = "none" if cfg.model.weights == "coco" else cfg.model.weights
-    backbone = zoo.create_backbone(cfg.model.backbone, weights=weights)
+    backbone = create_backbone(cfg.model.backbone, weights)  # weights may be run:RUNDIR
     splits = task.load_data(cfg, backbone.data_config)
     task, splits = with_class_weights(cfg, task, splits)
     return Prepared(task, backbone, splits)

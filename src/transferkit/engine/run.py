@@ -82,7 +82,7 @@ def fine_tune(
     if needs_probe(cfg):
         cache = cache or FeatureCache(cache_dir)  # checks the cache folder before any work
         prepared = prepared or prepare(cfg)
-    elif not distributed:
+    elif not distributed or cfg.model.init_from:  # --init-from maps rows by the data's classes
         prepared = prepared or prepare(cfg)
     # Without the probe, non-classification runs resolve their choices without the data.
     cfg, start = begin(cfg, out, prepared, cache, outcome)

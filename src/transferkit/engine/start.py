@@ -23,13 +23,15 @@ from transferkit.core.config import RunConfig
 from transferkit.core.recipe import POOLED_TASKS
 from transferkit.engine.augment_run import record_augment, resolve_augment, wants_check
 from transferkit.engine.evaluation import run_evaluation
+from transferkit.runs.carry import carried_head, read_source_run
 from transferkit.transfer.lpft import describe_init, load_into_head, resolve_init
 from transferkit.transfer.probe import ProbeOutcome, linear_head, probe_splits
 
 
 @dataclass
 class Start:
-    """How the loop's model starts: ``init`` "probe" (with the probe's head) or "random".
+    """How the loop's model starts: ``init`` "probe" (with the probe's head), "run" (with a
+    finished run's rows, ``--init-from``) or "random".
 
     ``weight`` (K, D) and ``bias`` (K,) are the probe's head on raw pooled features, on the CPU
     (they cross to DDP processes as launch arguments); ``label`` is the plan's "head init" text.
@@ -43,7 +45,8 @@ class Start:
 
     @property
     def from_probe(self) -> bool:
-        """Whether the head starts from the probe (and the run has an epoch 0)."""
+        """Whether the head starts from given weights, the probe's or a run's (and the run has
+        an epoch 0)."""
         return self.weight is not None
 
     def load(self, model) -> None:
@@ -90,6 +93,12 @@ def begin(
         values, check = resolve_augment(cfg, prepared, cache, outcome)
     cfg = cfg.replace(transfer={"init": mode}, data=values)
     record_augment(cfg, out, check)
+    if mode == "run":
+        handle = read_source_run(cfg.model.init_from, "--init-from")
+        rows = carried_head(handle, prepared.splits.class_names)
+        label = f"run {cfg.model.init_from}: {rows.describe()}"
+        console.info(f"head init: {label}")
+        return cfg, Start(mode, label, rows.weight, rows.bias)
     if mode != "probe":
         console.info(f"head init: {label}")
         return cfg, Start(mode, label)
@@ -104,8 +113,9 @@ def begin(
     return cfg, Start(mode, label, weight, bias, accuracy)
 
 
-def epoch_zero(s) -> dict[str, Any]:
-    """Evaluate the probe-initialised model of session ``s`` (``engine.loop``) on val as epoch 0.
+def epoch_zero(s, init: str = "probe") -> dict[str, Any]:
+    """Evaluate the model of session ``s`` (``engine.loop``) on val as epoch 0, before any
+    training: its head from the probe (``init`` "probe") or from a run ("run").
 
     Records a history row (no train loss: nothing trained), the best and last checkpoints (it is
     a candidate for the best), and no resume state: a run resumes from epoch 1 at the earliest,
@@ -125,7 +135,7 @@ def epoch_zero(s) -> dict[str, Any]:
     row["seconds"] = round(time.perf_counter() - started, 3)
     s.history.append(row)
     s.log.info(
-        f"epoch 0 (probe head)  val_loss {val.get('loss', float('nan')):.4f}  "
+        f"epoch 0 ({init} head)  val_loss {val.get('loss', float('nan')):.4f}  "
         f"{task.monitor} {score:.4f}"
     )
     if s.fabric.is_global_zero:
@@ -135,7 +145,7 @@ def epoch_zero(s) -> dict[str, Any]:
             "task": s.cfg.task,
             "backbone": s.cfg.model.backbone,
             "num_classes": len(names),
-            "init": "probe",
+            "init": init,
         }
         s.record.epoch(s.history, s.model, meta, True, None)
     return row

@@ -12,6 +12,7 @@ from pathlib import Path
 from transferkit.core.config import check_option
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.export.onnx_export import export_onnx
+from transferkit.export.quantize import DEFAULT_CALIBRATION_IMAGES, check_quantize
 from transferkit.runs.rundir import load_run
 
 FORMATS = ("onnx",)
@@ -23,11 +24,15 @@ def export(
     dynamic_batch: bool = False,
     opset: int | None = None,
     out: str | Path | None = None,
+    quantize: str | None = None,
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
 ) -> Path:
     """Export the best checkpoint of ``run_dir``; return the path of the model file.
 
     The export fails with :class:`transferkit.core.errors.ExportError` when onnxruntime's outputs
     differ from PyTorch's beyond the tolerances recorded in the sidecar (``parity``).
+    ``quantize="int8"`` (classify, segment) writes the int8 model instead, calibrated on
+    ``calibration_images`` images of the run's training split.
     """
     if format not in FORMATS:
         raise ConfigError(
@@ -36,10 +41,12 @@ def export(
         )
     check_option("opset", opset)
     run = load_run(run_dir)
+    check_quantize(quantize, run.config.task, calibration_images)
     target = Path(out) if out else run.run_dir.path / "model.onnx"
     if target.suffix.lower() != ".onnx":
         raise ConfigError(
             f"the export file must end in .onnx, got {target}", hint="e.g. --out model.onnx"
         )
-    export_onnx(run, target, dynamic_batch=dynamic_batch, opset=opset)
+    calibration = calibration_images if quantize else None
+    export_onnx(run, target, dynamic_batch=dynamic_batch, opset=opset, calibration=calibration)
     return target

@@ -9,6 +9,7 @@ leaves a model behind that differs from the trained one.
 
 from __future__ import annotations
 
+import os
 import warnings
 from importlib.metadata import version
 from pathlib import Path
@@ -18,8 +19,9 @@ import torch
 
 from transferkit.core.config import RANGES
 from transferkit.core.errors import ConfigError, ExportError
-from transferkit.core.fileio import atomic_write, write_json
+from transferkit.core.fileio import atomic_write, read_json, write_json
 from transferkit.export.parity import check_parity
+from transferkit.export.quantize import calibration_images, quantize_int8
 from transferkit.tasks import TASKS, get_task
 from transferkit.tasks.common.onnx import OnnxSpec
 
@@ -35,22 +37,49 @@ def sidecar_path(onnx_path: str | Path) -> Path:
 
 
 def export_onnx(
-    run, out: Path, dynamic_batch: bool = False, opset: int | None = None
+    run,
+    out: Path,
+    dynamic_batch: bool = False,
+    opset: int | None = None,
+    calibration: int | None = None,
 ) -> dict[str, Any]:
-    """Export ``run`` (an ``engine.rundir.RunHandle``) to ``out``; return the sidecar written."""
+    """Export ``run`` (a ``runs.rundir.RunHandle``) to ``out``; return the sidecar written.
+
+    With ``calibration`` (a number of training images) the float32 graph, once its parity with
+    PyTorch is checked, is quantized to int8 (:mod:`transferkit.export.quantize`).
+    """
     spec = spec_for(run, dynamic_batch)
     opset = resolve_opset(opset, spec.min_opset, run.config.task)
     spec.module.eval()
+    # Read the calibration images before tracing: missing data fails before any work.
+    batches = calibration_images(run, calibration, None) if calibration else None
     parity: dict[str, Any] = {}
+    quantization: dict[str, Any] = {}
 
     def write(tmp: Path) -> None:
         trace(spec, tmp, opset)
         parity.update(check_parity(tmp, spec))
+        if batches is not None:
+            fp32 = tmp.with_name(tmp.name + ".fp32.onnx")
+            os.replace(tmp, fp32)
+            try:
+                quantization.update(quantize_int8(fp32, tmp, spec.input_names[0], batches))
+            finally:
+                fp32.unlink(missing_ok=True)
 
     atomic_write(out, write)
     sidecar = build_sidecar(run, spec, out, opset, dynamic_batch, parity)
+    sidecar["quantization"] = quantization or None
     write_json(sidecar_path(out), sidecar)
     return sidecar
+
+
+def update_sidecar(onnx_path: str | Path, **fields: Any) -> dict[str, Any]:
+    """Add ``fields`` to the sidecar of ``onnx_path`` (atomically); return the new sidecar."""
+    side = sidecar_path(onnx_path)
+    meta = {**read_json(side), **fields}
+    write_json(side, meta)
+    return meta
 
 
 def spec_for(run, dynamic_batch: bool) -> OnnxSpec:
@@ -131,6 +160,14 @@ def build_sidecar(
         **spec.description,
         "data_config": run.data_config.to_dict(),
         "img_size": cfg.data.img_size,
+        # The run's data and carve: `evaluate MODEL.onnx` scores the same val split by default.
+        "data": {
+            "path": cfg.data.path,
+            "format": cfg.data.format,
+            "val_fraction": cfg.data.val_fraction,
+            "test_fraction": cfg.data.test_fraction,
+            "split_seed": cfg.data.split_seed,
+        },
         "opset": opset,
         "dynamic_batch": dynamic_batch,
         "parity": parity,

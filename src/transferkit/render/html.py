@@ -11,6 +11,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from transferkit.core.display import number
+
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2330;
        background: #f6f7f9; }
@@ -55,14 +57,9 @@ def esc(value: Any) -> str:
 
 
 def fmt(value: Any) -> str:
-    """Numbers for tables: floats to 4 significant decimals, ints with thousands separators."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:,.1f}"
-    return str(value)
+    """Numbers for tables as the command line prints them (``core.display.number``): floats to
+    4 decimals, ints with thousands separators."""
+    return number(value)
 
 
 def table(columns: list[str], rows: list[list[Any]]) -> str:

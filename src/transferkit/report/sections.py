@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from transferkit.core.display import seconds
 from transferkit.render import plots
 from transferkit.render.html import Section, fmt, heading, image, note, para, pre, table
 
@@ -32,7 +33,7 @@ def overview(cfg, metrics: dict, history: list[dict], monitor: str) -> Section:
         ["best epoch", f"{best['epoch']} ({monitor} {fmt(best[monitor])})" if best else "n/a"],
         ["evaluated split", metrics.get("evaluated_split", "n/a")],
         [monitor, metrics.get(monitor, "n/a")],
-        ["training time (s)", metrics.get("train_seconds", "n/a")],
+        ["training time", seconds(metrics.get("train_seconds")) or "n/a"],
     ]
     return Section("Overview", table(["", "value"], rows))
 

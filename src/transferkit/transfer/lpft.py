@@ -21,11 +21,15 @@ from transferkit.transfer.probe import linear_head
 
 
 def resolve_init(cfg: RunConfig) -> tuple[str, str]:
-    """How a fine-tuning run of ``cfg`` starts its head, and why: ``("probe" | "random", reason)``.
+    """How a fine-tuning run of ``cfg`` starts its head, and why: ``("probe" | "random" | "run",
+    reason)``.
 
-    ``init`` auto is the probe where it applies (classification with a linear head) and random
-    elsewhere; an explicit ``probe`` where it cannot apply was refused by the config's check.
+    ``init_from`` (a run to continue) starts it from that run's rows ("run"). ``init`` auto is the
+    probe where it applies (classification with a linear head) and random elsewhere; an explicit
+    ``probe`` where it cannot apply was refused by the config's check.
     """
+    if cfg.model.init_from:
+        return "run", f"rows by class name from {cfg.model.init_from}"
     why_not = probe_init_refusal(cfg.task, cfg.model.head)
     if cfg.transfer.init == "random":
         return "random", "--init random"

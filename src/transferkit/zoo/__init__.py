@@ -5,24 +5,24 @@ Public API::
     create_backbone(name, weights="auto", *, keep_source_head=False, allow_download=None)
     list_backbones(pattern=None) -> list[BackboneRow]
     resolve_backbone_name(name) -> "timm:NAME[.TAG]" | "tv:NAME"
+
+The names are imported on first use (``core.lazy``): listing the short names needs no torch.
 """
 
 from __future__ import annotations
 
-from transferkit.zoo.backbone import Backbone, DataConfig, FeatureInfo, Stage
-from transferkit.zoo.factory import create_backbone
-from transferkit.zoo.listing import BackboneRow, list_backbones
-from transferkit.zoo.names import resolve_backbone_name
-from transferkit.zoo.weights.spec import WeightsSpec
+from transferkit.core.lazy import lazy_exports
 
-__all__ = [
-    "Backbone",
-    "BackboneRow",
-    "DataConfig",
-    "FeatureInfo",
-    "Stage",
-    "WeightsSpec",
-    "create_backbone",
-    "list_backbones",
-    "resolve_backbone_name",
-]
+_WHERE = {
+    "Backbone": "transferkit.zoo.backbone",
+    "DataConfig": "transferkit.zoo.backbone",
+    "FeatureInfo": "transferkit.zoo.backbone",
+    "Stage": "transferkit.zoo.backbone",
+    "WeightsSpec": "transferkit.zoo.weights.spec",
+    "create_backbone": "transferkit.zoo.factory",
+    "BackboneRow": "transferkit.zoo.shortlist",
+    "list_backbones": "transferkit.zoo.listing",
+    "resolve_backbone_name": "transferkit.zoo.names",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__all__ = sorted(_WHERE)

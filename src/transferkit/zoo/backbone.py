@@ -7,7 +7,9 @@ A backbone is an ``nn.Module`` that exposes:
 * ``forward_pooled(x) -> Tensor``: the pooled embedding (N, ``num_features``);
 * ``stages()``: ordered :class:`Stage` groups, stem to deepest, covering every parameter once;
 * ``data_config``: the preprocessing the weights expect (never hard-coded ImageNet numbers);
-* ``forward_source_head(pooled)``: logits of the pretraining head when the architecture has one.
+* ``forward_source_head(pooled)``: logits of the pretraining head when the architecture has one;
+* ``source_state_dict()``: its weights in the source library's layout, which ``create_backbone``
+  loads back (how a trained backbone becomes the start of another run).
 """
 
 from __future__ import annotations
@@ -124,6 +126,11 @@ class Backbone(nn.Module):
 
     def forward_source_head(self, pooled: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"backbone {self.name!r} has no source classifier head")
+
+    def source_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights as the source library's model holds them (every adapter keeps it as
+        ``self.model``), detached on the CPU: what ``create_backbone`` loads as weights."""
+        return {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_pooled(x)

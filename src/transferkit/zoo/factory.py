@@ -12,14 +12,14 @@ from transferkit.core.errors import WeightsMismatchError
 from transferkit.core.fileio import sha256_file
 from transferkit.zoo.backbone import Backbone, BackboneName
 from transferkit.zoo.names import parse_backbone_name
-from transferkit.zoo.sources import SOURCES
+from transferkit.zoo.sources import SOURCES, cache_candidates
 from transferkit.zoo.weights.resolve import resolve_weights
-from transferkit.zoo.weights.spec import WeightsSpec
+from transferkit.zoo.weights.spec import ResolvedWeights, WeightsSpec
 
 
 def create_backbone(
     name: str,
-    weights: str | Path = "auto",
+    weights: str | Path | ResolvedWeights = "auto",
     *,
     keep_source_head: bool = False,
     allow_download: bool | None = None,
@@ -36,15 +36,16 @@ def create_backbone(
     bn = parse_backbone_name(name)
     source = SOURCES.get(bn.source)
     resolved = None
-    if not (isinstance(weights, str) and weights == "none"):
-        arch = source.meta_model(bn)
-        keys = list(arch.model.state_dict())
+    if isinstance(weights, ResolvedWeights):
+        resolved = weights
+    elif not (isinstance(weights, str) and weights == "none"):
+        keys = list(source.meta_model(bn).model.state_dict())
         resolved = resolve_weights(bn, weights, keys, allow_download, shown_name=str(name).strip())
     loaded = resolved.state_dict if resolved is not None else None
-    if keep_source_head and loaded is not None and arch.head:
-        has_head = any(k.startswith(arch.head) for k in loaded)
-    else:
-        has_head = True
+    has_head = True
+    if keep_source_head and loaded is not None:
+        head = source.meta_model(bn).head
+        has_head = not head or any(k.startswith(head) for k in loaded)
     if not has_head:
         raise WeightsMismatchError(
             f"the weights for {bn.canonical} ({resolved.spec.file}) hold no pretraining "
@@ -65,7 +66,7 @@ def create_backbone(
 
 def _after_download(bn: BackboneName, spec: WeightsSpec) -> WeightsSpec:
     """The spec of weights the library just downloaded: the cache file it wrote, hashed."""
-    for c in SOURCES.get(bn.source).cache_candidates(bn):
+    for c in cache_candidates(bn):
         if c.found is not None:
             return replace(spec, file=c.found, sha256=sha256_file(c.found))
     return spec

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from transferkit.core.registry import Registry
 from transferkit.zoo.backbone import Backbone, BackboneName
-from transferkit.zoo.weights.caches import CacheCandidate
+from transferkit.zoo.weights.caches import CacheCandidate, CacheRef
 from transferkit.zoo.weights.spec import Architecture, ResolvedWeights
 
 
@@ -38,8 +38,9 @@ class BackboneSource(Protocol):
     ) -> Backbone:
         """The adapter around the model, with the resolved weights loaded (None: random init)."""
 
-    def cache_candidates(self, bn: BackboneName) -> list[CacheCandidate]:
-        """Framework-cache files that would hold the default pretrained weights (may be [])."""
+    def cache_refs(self, bn: BackboneName) -> list[CacheRef]:
+        """Where the library caches the default pretrained weights when it downloads them (may
+        be [])."""
 
     def provenance(self, bn: BackboneName) -> tuple[str, str] | None:
         """(licence, pretraining data) of the published weights; None when there are none."""
@@ -51,3 +52,8 @@ class BackboneSource(Protocol):
 SOURCES: Registry[BackboneSource] = Registry("backbone source")
 SOURCES.register("timm", "transferkit.zoo.sources.timm:SOURCE")
 SOURCES.register("tv", "transferkit.zoo.sources.torchvision:SOURCE")
+
+
+def cache_candidates(bn: BackboneName) -> list[CacheCandidate]:
+    """Framework-cache files that would hold ``bn``'s default pretrained weights, looked at now."""
+    return [ref.candidate() for ref in SOURCES.get(bn.source).cache_refs(bn)]

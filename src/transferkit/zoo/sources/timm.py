@@ -24,7 +24,7 @@ from transferkit.core.errors import (
 )
 from transferkit.zoo.backbone import Backbone, BackboneName, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.grouping import build_stages
-from transferkit.zoo.weights.caches import CacheCandidate, hf_candidate, url_candidate
+from transferkit.zoo.weights.caches import CacheRef
 from transferkit.zoo.weights.spec import (
     Architecture,
     ResolvedWeights,
@@ -85,7 +85,7 @@ class TimmSource:
         config = preprocessing or timm_data_config(model)
         return TimmBackbone(model, bn.canonical, config, keep_source_head)
 
-    def cache_candidates(self, bn: BackboneName) -> list[CacheCandidate]:
+    def cache_refs(self, bn: BackboneName) -> list[CacheRef]:
         if not bn.tag:
             return []
         import timm.models
@@ -93,9 +93,9 @@ class TimmSource:
         cfg = timm.models.get_pretrained_cfg(bn.model_name)
         out = []
         if cfg.hf_hub_id:
-            out.append(hf_candidate(cfg.hf_hub_id, cfg.hf_hub_filename))
+            out.append(CacheRef("hf", cfg.hf_hub_id, cfg.hf_hub_filename))
         if cfg.url:
-            out.append(url_candidate(cfg.url))
+            out.append(CacheRef("url", cfg.url))
         return out
 
     def provenance(self, bn: BackboneName) -> tuple[str, str] | None:

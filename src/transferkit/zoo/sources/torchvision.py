@@ -19,7 +19,7 @@ from transferkit.core.errors import BackboneNotFoundError, ConfigError, did_you_
 from transferkit.zoo.backbone import Backbone, BackboneName, DataConfig, FeatureInfo, Stage
 from transferkit.zoo.grouping import build_stages, stride_of
 from transferkit.zoo.sources.tv_families import CnnFamily, family_for
-from transferkit.zoo.weights.caches import CacheCandidate, url_candidate
+from transferkit.zoo.weights.caches import CacheRef, url_candidate
 from transferkit.zoo.weights.spec import (
     Architecture,
     ResolvedWeights,
@@ -65,9 +65,9 @@ class TorchvisionSource:
         config = preprocessing or tv_data_config(bn.arch)
         return TorchvisionBackbone(model, bn.canonical, config, keep_source_head)
 
-    def cache_candidates(self, bn: BackboneName) -> list[CacheCandidate]:
+    def cache_refs(self, bn: BackboneName) -> list[CacheRef]:
         enum = tv_weights_enum(bn.arch)
-        return [url_candidate(enum.url)] if enum is not None else []
+        return [CacheRef("url", enum.url)] if enum is not None else []
 
     def provenance(self, bn: BackboneName) -> tuple[str, str] | None:
         enum = tv_weights_enum(bn.arch)

@@ -3,13 +3,14 @@
 torchvision and timm's URL weights live in torch hub's checkpoint folder under the URL's file
 name; timm's Hugging Face weights live in the Hugging Face hub cache. A file found here is loaded
 by the library that wrote it (it knows the file's quirks: old key names, checkpoint filters).
-Each source says which candidates apply to a name (``BackboneSource.cache_candidates``); this
+Each source says which candidates apply to a name (``BackboneSource.cache_refs``); this
 module only knows the two cache layouts.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,7 +28,11 @@ class CacheCandidate:
 
 
 def hub_checkpoints_dir() -> Path:
-    """torch hub's checkpoint folder (honours ``TORCH_HOME``)."""
+    """torch hub's checkpoint folder: ``torch.hub.get_dir()`` once torch is loaded (it also
+    honours ``torch.hub.set_dir``), else torch's rule read from the environment
+    (``core.env.torch_home() / "hub"``), so that ``zoo list`` does not import torch to look."""
+    if "torch" not in sys.modules:
+        return env.torch_home() / "hub" / "checkpoints"
     import torch.hub
 
     return Path(torch.hub.get_dir()) / "checkpoints"
@@ -57,3 +62,20 @@ def hf_candidate(repo_id: str, filename: str | None) -> CacheCandidate:
         if isinstance(hit, str) and Path(hit).is_file():
             return CacheCandidate("hf cache", Path(hit), Path(hit))
     return CacheCandidate("hf cache", folder, None)
+
+
+@dataclass(frozen=True)
+class CacheRef:
+    """Where a library would have cached a download: a URL (torch hub's checkpoint folder) or a
+    Hugging Face repository (``filename`` None: its usual weight file names). Plain values, so a
+    table can hold them (``zoo.shortlist``)."""
+
+    kind: str  # "url" or "hf"
+    ref: str  # the URL, or the repository id
+    filename: str | None = None
+
+    def candidate(self) -> CacheCandidate:
+        """Look in the cache now."""
+        if self.kind == "hf":
+            return hf_candidate(self.ref, self.filename)
+        return url_candidate(self.ref)

@@ -10,7 +10,7 @@ from transferkit.core import env
 from transferkit.core.errors import WeightsMismatchError, WeightsUnavailableError
 from transferkit.core.fileio import sha256_file
 from transferkit.zoo.backbone import BackboneName
-from transferkit.zoo.sources import SOURCES
+from transferkit.zoo.sources import SOURCES, cache_candidates
 from transferkit.zoo.weights import store
 from transferkit.zoo.weights.builtin import BUILTIN_WEIGHTS, adapt_layout
 from transferkit.zoo.weights.spec import ResolvedWeights, WeightsSpec, load_state_dict_file
@@ -76,7 +76,7 @@ def _auto(
             return _builtin(bn, builtin, path, target_keys)
         looked.append(f"package {builtin.distribution} (not installed)")
 
-    candidates = SOURCES.get(bn.source).cache_candidates(bn)
+    candidates = cache_candidates(bn)
     for c in candidates:
         if c.found is not None:
             spec = WeightsSpec(

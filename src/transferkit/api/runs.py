@@ -1,21 +1,8 @@
-"""The Python API; the CLI is a thin layer over these functions.
-
-The whole transfer recipe in a few lines::
-
-    import transferkit as tk
-    result = tk.fit("my_images/", backbone="efficientnet_lite0", strategy="gradual", epochs=8)
-    print(tk.evaluate(result.run_dir)["accuracy"])
-    print(tk.predict(result.run_dir, ["photo.jpg"], top_k=3))
-
-Besides training and using runs: ranking backbones (:func:`rank`), comparing strategies
-(:func:`compare`), export (:func:`export`), reports (:func:`write_report`), data checks and
-conversions, the zoo and the weight store. The command line calls only these.
-"""
+"""The API of runs: train (:func:`fit`), evaluate, predict, plan and the built-in demo."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,54 +11,18 @@ from torch.utils.data import DataLoader
 from transferkit import zoo
 from transferkit.core.config import RunConfig, check_option, resolved_bn
 from transferkit.core.errors import ConfigError, DatasetError
-from transferkit.data.check.dataset import check_dataset, format_report
-from transferkit.data.convert import convert_dataset
-from transferkit.data.datasets import DataSplits
-from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
-from transferkit.engine.compare import compare, parse_strategies
-from transferkit.engine.curve import CurveResult, run_curve
 from transferkit.engine.demo import run_demo
 from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.onnx_eval import evaluate_onnx
 from transferkit.engine.run import run as _run
-from transferkit.export import export
-from transferkit.export.onnx_export import sidecar_path
 from transferkit.export.onnx_predict import predict_onnx
-from transferkit.report import write_report
+from transferkit.runs.carry import carry_config
 from transferkit.runs.record import RunResult, resumed_config
 from transferkit.runs.rundir import load_run
 from transferkit.tasks import get_task
-from transferkit.transfer.curve import DEFAULT_FRACTIONS, parse_fractions
-from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.lpft import describe_init, resolve_init
-from transferkit.transfer.model import TransferModel
 from transferkit.transfer.plan import FreezePlan, build_plan
-from transferkit.transfer.rank import rank
 from transferkit.transfer.strategy import parse_strategy
-from transferkit.zoo import list_backbones
-from transferkit.zoo.listing import MAX_ROWS
-from transferkit.zoo.weights import store as weight_store
-
-
-def load_dataset(
-    path: str | Path,
-    task: str = "classify",
-    backbone: str = "efficientnet_lite0",
-    weights: str = "auto",
-    **settings: Any,
-) -> DataSplits:
-    """Read a data set as training would (splits, transforms of ``backbone``'s weights)."""
-    cfg = RunConfig(task=task).with_values(path=str(path), backbone=backbone, **settings)
-    data_config = zoo.create_backbone(backbone, weights=weights).data_config
-    return get_task(task).load_data(cfg, data_config)
-
-
-def create_model(
-    backbone: str, num_classes: int, task: str = "classify", weights: str = "auto", **settings: Any
-) -> TransferModel:
-    """A pretrained ``backbone`` with new layers on top for ``num_classes`` classes."""
-    cfg = RunConfig(task=task).with_values(backbone=backbone, weights=weights, **settings)
-    bb = zoo.create_backbone(backbone, weights=weights)
-    return get_task(task).build_model(bb, num_classes, cfg.model)
 
 
 def fit(
@@ -86,9 +37,11 @@ def fit(
     A new run is written only into a new or empty folder (never into the user's files, nor
     into another run), by one process at a time: ``resume=True`` continues the
     run in ``out`` instead, to its own epochs, or with ``epochs=N`` above them extends a finished
-    (or interrupted) run to ``N`` epochs, continuing its schedule. ``class_weights="auto"``
-    weighs classification's training loss by inverse class frequency. Returns a
-    ``runs.record.RunResult`` (run directory, final metrics, history, seconds).
+    (or interrupted) run to ``N`` epochs, continuing its schedule. ``backbone="run:RUNDIR"`` starts
+    from a finished run's backbone and preprocessing (any task); ``init_from=RUNDIR`` continues a
+    classification run on new data (its backbone, and its head rows for classes by name).
+    ``class_weights="auto"`` weighs classification's training loss by inverse class frequency.
+    Returns a ``runs.record.RunResult`` (run directory, final metrics, history, seconds).
     """
     if resume:
         if out is None:
@@ -104,6 +57,8 @@ def fit(
         return _run(cfg, Path(out), resume=True)
     if isinstance(config, (str, Path)):
         config = RunConfig.load(config)
+    if settings.get("init_from") and settings.get("backbone") is None:
+        settings["backbone"] = f"run:{settings['init_from']}"  # the run's, unless named
     cfg = (config or RunConfig()).with_values(path=str(data) if data else None, **settings)
     if not cfg.data.path:
         raise ConfigError(
@@ -114,7 +69,9 @@ def fit(
             f"data path not found: {cfg.data.path}",
             hint="check the path given to --data (data= in the API)",
         )
-    return _run(cfg, Path(out) if out else default_run_dir(cfg))
+    cfg = carry_config(cfg)  # backbone run:RUNDIR and init_from, read and checked
+    out = Path(out) if out else default_run_dir(cfg)
+    return _run(cfg, out)
 
 
 def default_run_dir(cfg: RunConfig) -> Path:
@@ -130,8 +87,14 @@ def evaluate(
     split: str | None = None,
     batch_size: int = 32,
 ) -> dict[str, Any]:
-    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``)."""
+    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``).
+
+    ``run_dir`` may also be an exported ``MODEL.onnx`` (classification, segmentation): scored in
+    onnxruntime, on the run's data carved as the run carved it unless ``data`` is given.
+    """
     check_option("batch_size", batch_size)
+    if str(run_dir).endswith(".onnx"):
+        return evaluate_onnx(run_dir, data=data, split=split, batch_size=batch_size)
     handle = load_run(run_dir)
     cfg = handle.config.with_values(path=str(data) if data else None)
     task = get_task(cfg.task, cfg)
@@ -213,51 +176,9 @@ def plan(
     return build_plan(model, parsed, epochs, describe_init(init, reason))
 
 
-def curve(
-    data: str | Path,
-    backbone: str = "efficientnet_lite0",
-    fractions: str | Sequence[float] = DEFAULT_FRACTIONS,
-    out: str | Path | None = None,
-    *,
-    cache_dir: str | Path | None = None,
-    **settings: Any,
-) -> CurveResult:
-    """Probe accuracy on val at ``fractions`` of the training labels, and "would more labels help?".
-
-    ``settings`` are config fields by name (weights, img_size, val_fraction, test_fraction,
-    split_seed, seed, batch_size, num_workers, format, on_bad_image, quiet); with ``out``,
-    ``curve.json`` and ``curve.png`` are written there. The test split is never read.
-    """
-    chosen = parse_fractions(fractions)
-    cfg = RunConfig().with_values(path=str(data), backbone=backbone, **settings)
-    if not Path(data).exists():
-        raise DatasetError(f"data path not found: {data}", hint="check the path given to --data")
-    return run_curve(cfg, chosen, out=out, cache_dir=cache_dir)
-
-
 def demo(task: str = "classify", out: str | Path = "transferkit-demo", quiet: bool = False):
     """Train ``task``'s built-in demo under ``out`` (pretrained vs random init); rows per run."""
     return run_demo(_hook(task, "demo", "demo"), Path(out), quiet=quiet)
-
-
-def feature_cache(cache_dir: str | Path | None = None) -> FeatureCache:
-    """The feature cache (``entries()``, ``clear()``) in ``cache_dir`` or the default folder."""
-    return FeatureCache(cache_dir)
-
-
-def weights_dir() -> Path:
-    """The folder of the local weight store."""
-    return weight_store.store_dir()
-
-
-def add_weights(name: str, file: str | Path, licence: str, pretraining_data: str):
-    """Import a state dict file into the local weight store as ``name``; returns its entry."""
-    return weight_store.add(name, file, licence, pretraining_data)
-
-
-def list_weights() -> list:
-    """The entries of the local weight store."""
-    return weight_store.list_entries()
 
 
 def _hook(task_name: str, name: str, what: str):
@@ -265,35 +186,3 @@ def _hook(task_name: str, name: str, what: str):
     if hook is None:
         raise ConfigError(f"{what} is not available for task {task_name!r} in this version")
     return hook
-
-
-__all__ = [
-    "MAX_ROWS",
-    "RunResult",
-    "add_weights",
-    "check_dataset",
-    "coco_to_masks",
-    "compare",
-    "convert_dataset",
-    "create_model",
-    "curve",
-    "default_run_dir",
-    "demo",
-    "evaluate",
-    "evaluate_predictions",
-    "export",
-    "feature_cache",
-    "fit",
-    "format_report",
-    "list_backbones",
-    "list_weights",
-    "load_dataset",
-    "masks_to_coco",
-    "parse_strategies",
-    "plan",
-    "predict",
-    "rank",
-    "sidecar_path",
-    "weights_dir",
-    "write_report",
-]

@@ -31,3 +31,10 @@ def fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return "" if value is None else str(value)
+
+
+def fmt_ci(ci: Any) -> str:
+    """A ``[low, high]`` interval for tables, "" when there is none."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return ""
+    return f"{fmt(float(ci[0]))} - {fmt(float(ci[1]))}"

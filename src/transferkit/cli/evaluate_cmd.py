@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import fmt, print_json, print_table
+from transferkit.cli.common import fmt, fmt_ci, print_json, print_table
 from transferkit.core.config import TASKS
 from transferkit.core.errors import ConfigError
 
@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(metrics)
     else:
-        rows = [[k, fmt(v)] for k, v in metrics.items() if isinstance(v, (int, float, str))]
-        print_table("metrics", ["metric", "value"], rows)
+        ci = metrics.get("ci") or {}
+        rows = [
+            [k, fmt(v), fmt_ci(ci.get(k))]
+            for k, v in metrics.items()
+            if isinstance(v, (int, float, str))
+        ]
+        print_table("metrics", ["metric", "value", "95% CI (bootstrap over images)"], rows)
     return 0

@@ -32,9 +32,7 @@ def _train(
     spec: DemoSpec, run: DemoRun, step: str, data: dict[str, Path], out_dir: Path, quiet: bool
 ) -> dict[str, Any]:
     name = f"{run.data}: {run.label}" if run.data else run.label
-    console.info(
-        f"\n{step} {name}: {spec.model}, weights {run.weights}, strategy {run.strategy}"
-    )
+    console.info(f"\n{step} {name}: {spec.model}, weights {run.weights}, strategy {run.strategy}")
     cfg = RunConfig(task=spec.task).with_values(
         path=str(data[run.data or "data"]), quiet=quiet, **spec.settings
     )
@@ -49,6 +47,8 @@ def _train(
         "strategy": run.strategy,
     }
     row.update({k: result.metrics.get(k) for k in spec.metrics})
+    intervals = result.metrics.get("ci") or {}
+    row["ci"] = {k: intervals.get(k) for k in spec.metrics}  # 95 % bootstrap over test images
     row["split"] = result.metrics.get("evaluated_split")
     row["seconds"] = round(time.perf_counter() - started, 1)
     row["run_dir"] = str(result.run_dir)

@@ -20,6 +20,7 @@ from torch import nn
 
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.core.stats import summary_of
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.linear import (
     DEFAULT_L2,
@@ -133,11 +134,15 @@ def check_probe_config(cfg: RunConfig) -> None:
         )
 
 
-def split_metrics(task, names, logits: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:
-    """The task's metrics (and the cross-entropy loss) of probe ``logits`` against ``target``."""
+def split_metrics(
+    task, names, logits: torch.Tensor, target: torch.Tensor, intervals: bool = False
+) -> dict[str, Any]:
+    """The task's metrics (and the cross-entropy loss) of probe ``logits`` against ``target``;
+    with ``intervals``, their bootstrap intervals and per-image outcomes too (final numbers)."""
     metrics = task.make_metrics(names)
     metrics.update(logits.cpu(), (None, target.cpu()))
-    return {"loss": float(F.cross_entropy(logits, target)), **metrics.compute()}
+    out = {"loss": float(F.cross_entropy(logits, target)), **metrics.compute()}
+    return {**out, **summary_of(metrics)} if intervals else out
 
 
 def probe_device(accelerator: str) -> torch.device:

@@ -15,6 +15,8 @@ from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.detection import load_box_data
+from transferkit.tasks.common.coco_bootstrap import RESAMPLES as COCO_RESAMPLES
+from transferkit.tasks.common.coco_bootstrap import coco_resample
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original
 from transferkit.tasks.common.detectors import (
@@ -68,12 +70,25 @@ class DetectionMetrics:
 
     def compute(self) -> dict[str, Any]:
         """COCO keys (``map``, ``map_50`` …, ``map_per_class``) over everything seen."""
-        gt = {
+        return evaluate_coco(self._ground_truth(), self.results, "bbox")
+
+    resamples = COCO_RESAMPLES  # the bootstrap count intervals of this task use
+
+    @property
+    def num_images(self) -> int:
+        """Images seen so far (the bootstrap's ``N``)."""
+        return len(self.images)
+
+    def resample(self, weights):
+        """``map``, ``map_50``, ``map_75`` under bootstrap ``weights`` (``core.stats``)."""
+        return coco_resample(self._ground_truth(), self.results, "bbox")(weights)
+
+    def _ground_truth(self) -> dict[str, Any]:
+        return {
             "images": self.images,
             "annotations": self.annotations,
             "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
         }
-        return evaluate_coco(gt, self.results, "bbox")
 
 
 def detections_to_results(
@@ -163,4 +178,3 @@ def _fit_target(t: dict) -> dict[str, torch.Tensor]:
         keep = ~t["iscrowd"].bool()
         return {"boxes": t["boxes"][keep], "labels": t["labels"][keep]}
     return {"boxes": t["boxes"], "labels": t["labels"]}
-

@@ -32,6 +32,8 @@ from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.detection import load_box_data
 from transferkit.data.datasets.instance import InstanceDataset, check_records
 from transferkit.data.masks import mask_to_rle
+from transferkit.tasks.common.coco_bootstrap import RESAMPLES as COCO_RESAMPLES
+from transferkit.tasks.common.coco_bootstrap import coco_resample
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original_with_masks
 from transferkit.tasks.common.detectors import (
@@ -150,6 +152,26 @@ class InstanceMetrics:
         return {
             **evaluate_coco(gt, self.results, "segm", prefix="mask_"),
             **evaluate_coco(gt, boxes, "bbox"),
+        }
+
+    resamples = COCO_RESAMPLES  # the bootstrap count intervals of this task use
+
+    @property
+    def num_images(self) -> int:
+        """Images seen so far (the bootstrap's ``N``)."""
+        return len(self.images)
+
+    def resample(self, weights):
+        """``mask_map*`` (segm) and ``map*`` (bbox) under bootstrap ``weights`` (``core.stats``)."""
+        gt = {
+            "images": self.images,
+            "annotations": self.annotations,
+            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
+        }
+        boxes = [{k: v for k, v in r.items() if k != "segmentation"} for r in self.results]
+        return {
+            **coco_resample(gt, self.results, "segm", prefix="mask_")(weights),
+            **coco_resample(gt, boxes, "bbox")(weights),
         }
 
 

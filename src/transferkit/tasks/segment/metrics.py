@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from torchmetrics.classification import (
     MulticlassAccuracy,
@@ -30,10 +31,12 @@ class SemanticMetrics:
         self._iou = MulticlassJaccardIndex(average="none", zero_division=math.nan, **kw)
         self._f1 = MulticlassF1Score(average="none", zero_division=math.nan, **kw)
         self._acc = MulticlassAccuracy(average="micro", **kw)
+        self._confusions: list[np.ndarray] = []
 
     def reset(self) -> None:
         for m in (self._iou, self._f1, self._acc):
             m.reset()
+        self._confusions: list[np.ndarray] = []  # per image, flat (target * C + pred) counts
 
     def update(self, outputs: torch.Tensor, batch: Any) -> None:
         """Add a batch of logits ``(N, C, H, W)`` against the batch's masks."""
@@ -44,6 +47,36 @@ class SemanticMetrics:
         preds, target = preds.detach().cpu().long(), target.detach().cpu().long()
         for m in (self._iou, self._f1, self._acc):
             m.update(preds, target)
+        c = len(self.class_names)
+        for p, t in zip(
+            preds.reshape(len(preds), -1), target.reshape(len(target), -1), strict=True
+        ):
+            valid = t != self.ignore_index
+            flat = t[valid] * c + p[valid]
+            self._confusions.append(torch.bincount(flat, minlength=c * c).numpy())
+
+    @property
+    def num_images(self) -> int:
+        """Images seen so far (the bootstrap's ``N``)."""
+        return len(self._confusions)
+
+    def resample(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """miou, pixel_accuracy and dice under bootstrap ``weights`` (``core.stats``): each
+        resample's confusion matrix is the weighted sum of the images' own."""
+        c = len(self.class_names)
+        conf = (weights @ np.stack(self._confusions).astype(np.float64)).reshape(-1, c, c)
+        tp = np.diagonal(conf, axis1=1, axis2=2)
+        union = conf.sum(axis=2) + conf.sum(axis=1) - tp  # tp + fn + fp
+        present = union > 0
+        seen = present.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a resample without pixels: NaN
+            iou = np.where(present, tp / union, 0.0).sum(axis=1) / seen
+            dice = np.where(present, 2 * tp / (union + tp), 0.0).sum(axis=1) / seen
+            return {
+                "miou": iou,
+                "pixel_accuracy": tp.sum(axis=1) / conf.sum(axis=(1, 2)),
+                "dice": dice,
+            }
 
     def compute(self) -> dict[str, Any]:
         """miou, pixel_accuracy, dice, per_class_iou, per_class_dice (None: class never seen)."""

@@ -122,3 +122,10 @@ def test_paired_is_narrower_than_unpaired_when_models_agree():
 def test_mean_sd():
     assert stats.mean_sd([0.7, 0.8, 0.9]) == pytest.approx((0.8, 0.1))
     assert stats.mean_sd([0.5]) == (0.5, 0.0)
+
+
+def test_holm_against_hand_computed_values():
+    # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> running max 0.03, 0.06, 0.06
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert stats.holm([]) == []

@@ -33,8 +33,8 @@ def fmt(value: Any, digits: int = 4) -> str:
     return "" if value is None else str(value)
 
 
-def fmt_ci(ci: Any) -> str:
+def fmt_ci(ci: Any, digits: int = 3) -> str:
     """A ``[low, high]`` interval for tables, "" when there is none."""
-    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
         return ""
-    return f"{fmt(float(ci[0]))} - {fmt(float(ci[1]))}"
+    return f"[{float(ci[0]):.{digits}f}, {float(ci[1]):.{digits}f}]"

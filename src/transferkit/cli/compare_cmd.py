@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
-from transferkit.cli.common import fmt, print_table
+from transferkit.cli.common import fmt, fmt_ci, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
         [
             r["strategy"],
             r["weights"],
-            fmt(r["accuracy"]),
-            fmt(r["macro_f1"]),
+            _with_ci(r, "accuracy"),
+            _with_ci(r, "macro_f1"),
+            r["better_than"] or "-",
             r["evaluated_split"],
             f"{r['seconds']:.1f}",
             r["trainable_parameters"],
@@ -89,8 +91,28 @@ def run(args: argparse.Namespace) -> int:
     ]
     print_table(
         f"{args.backbone} on {args.data}, {args.epochs} epochs, seed {args.seed}",
-        ["strategy", "weights", "accuracy", "macro F1", "split", "seconds", "trainable"],
+        [
+            "strategy",
+            "weights",
+            "accuracy (95% CI)",
+            "macro F1 (95% CI)",
+            "better than (p < 0.05)",
+            "split",
+            "seconds",
+            "trainable",
+        ],
         table,
+    )
+    print(json.loads((out / "compare.json").read_text())["verdict"])
+    print(
+        "intervals: bootstrap over the test images; better than: McNemar mid-p on the same "
+        "images, Holm-adjusted over all pairs (every pair's tests in compare.json)"
     )
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
     return 0
+
+
+def _with_ci(row: dict, key: str) -> str:
+    """A metric with its interval, ``0.756 [0.712, 0.798]``."""
+    ci = fmt_ci([row[f"{key}_low"], row[f"{key}_high"]])
+    return f"{fmt(row[key], 3)} {ci}" if ci else fmt(row[key])

@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _cell(row: dict, column: str, metric_keys: list[str]) -> str:
-    """A table cell: metrics with their interval, ``0.7560 (0.7120 - 0.7980)``."""
+    """A table cell: metrics with their interval, ``0.756 [0.712, 0.798]``."""
     ci = fmt_ci((row.get("ci") or {}).get(column)) if column in metric_keys else ""
-    return f"{fmt(row.get(column))} ({ci})" if ci else fmt(row.get(column))
+    return f"{fmt(row.get(column), 3)} {ci}" if ci else fmt(row.get(column))

@@ -115,7 +115,7 @@ def final_metrics(metrics: dict | None, class_names: list[str]) -> Section:
 def _with_ci(m: dict, key: str) -> list[Any]:
     """The value of ``key`` in split metrics ``m`` and its bootstrap interval ("" when none)."""
     ci = (m.get("ci") or {}).get(key)
-    return [m.get(key), f"{fmt(ci[0])} - {fmt(ci[1])}" if ci else ""]
+    return [m.get(key), f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else ""]
 
 
 def _split_plots(split: str, m: dict, class_names: list[str]) -> str:

@@ -8,8 +8,9 @@ The whole transfer recipe in a few lines::
     print(tk.predict(result.run_dir, ["photo.jpg"], top_k=3))
 
 Besides training and using runs: ranking backbones (:func:`rank`), comparing strategies
-(:func:`compare`), export (:func:`export`), reports (:func:`write_report`), data checks and
-conversions, the zoo and the weight store. The command line calls only these.
+(:func:`compare`), k-fold (:func:`cross_validate`), export (:func:`export`), reports
+(:func:`write_report`), data checks and conversions, the zoo and the weight store. The command
+line calls only these.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from transferkit.engine.compare import compare, parse_strategies
 from transferkit.engine.curve import CurveResult, run_curve
 from transferkit.engine.demo import run_demo
 from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.kfold import cross_validate
 from transferkit.engine.run import run as _run
 from transferkit.export import export
 from transferkit.export.onnx_export import sidecar_path
@@ -131,8 +133,7 @@ def evaluate(
     split: str | None = None,
     batch_size: int = 32,
 ) -> dict[str, Any]:
-    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``), with a
-    95 % bootstrap interval per headline metric (``ci``)."""
+    """Metrics of a run's best checkpoint on ``split`` of its data (or ``data``); ``ci``: 95 %."""
     handle = load_run(run_dir)
     cfg = handle.config.with_values(path=str(data) if data else None)
     task = get_task(cfg.task, cfg)
@@ -275,6 +276,7 @@ __all__ = [
     "compare",
     "convert_dataset",
     "create_model",
+    "cross_validate",
     "curve",
     "default_run_dir",
     "demo",

@@ -26,21 +26,24 @@ def run(
     resume: bool = False,
     *,
     cache_dir: str | Path | None = None,
+    prepared: Prepared | None = None,
 ) -> RunResult:
     """Train ``cfg`` into ``out`` (or continue it with ``resume``); returns the run's result.
 
-    A probe has no epochs to resume: ``resume`` on a probe run fits it again.
+    A probe has no epochs to resume: ``resume`` on a probe run fits it again. ``prepared``
+    (backbone and data already built, e.g. k-fold's refit on every labelled image) replaces
+    reading ``cfg``'s data.
     """
     out = Path(out)
     strategy = cfg.transfer.strategy
     if strategy not in ("auto", "probe"):  # a resumed run's config holds what auto chose
-        return fine_tune(cfg, out, resume, cache_dir=cache_dir)
+        return fine_tune(cfg, out, resume, cache_dir=cache_dir, prepared=prepared)
     if strategy == "auto":
         auto.check_auto_config(cfg)
     else:
         check_probe_config(cfg)
     cache = FeatureCache(cache_dir)  # checks the cache folder first: fail before any work
-    prepared = prepare(cfg)
+    prepared = prepared or prepare(cfg)
     outcome = None
     if strategy == "auto":
         cfg, outcome, result = _decide(cfg, out, prepared, cache)

@@ -78,6 +78,16 @@ def test_kfold_runs_oof_predictions_and_refit(tmp_path, tiny_zoo):
     assert sum(refit["totals"].values()) >= 12 and "refit" in refit
     assert result.refit is not None and summary["refit_run"] == str(out / "refit")
     assert json.loads((out / "refit" / "metrics.json").read_text())["val"]["num_samples"] == 12
+    # ... with the augmentation the folds chose (auto resolves per fold; all agree here)
+    knobs = ("hflip", "vflip", "crop_scale", "jitter", "rotation")
+    fold1 = RunConfig.load(out / "fold-1" / "config.yaml").data
+    refit_cfg = RunConfig.load(out / "refit" / "config.yaml").data
+    assert [getattr(refit_cfg, k) for k in knobs] == [getattr(fold1, k) for k in knobs]
+    assert (
+        not (out / "refit" / "augment.json").exists()
+        or "check" not in json.loads((out / "refit" / "augment.json").read_text())
+        or json.loads((out / "refit" / "augment.json").read_text())["check"] is None
+    )
 
 
 def _cli(capsys, *argv):

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, DatasetError, RunDirError
 from transferkit.core.fileio import atomic_write_text, write_json
 from transferkit.core.stats import bootstrap_intervals, interval_settings, mean_sd
+from transferkit.data.augment import KNOBS
 from transferkit.data.datasets.classification import ClassificationDataset
 from transferkit.data.formats.class_folder import Entry, list_source
 from transferkit.data.splits import stratified_folds
@@ -130,7 +133,8 @@ def fit_folds(cfg: RunConfig, out: str | Path, folds: int, refit: bool = False) 
     if refit:
         console.info(f"\nrefit: every labelled image ({len(pool)})")
         data = _write_csv(out / "folds" / "all.csv", [(e, "train") for e in pool])
-        final = _refit(cfg.with_values(path=str(data), format="csv"), out / "refit")
+        chosen = cfg.with_values(path=str(data), format="csv", **_fold_augment(results))
+        final = _refit(chosen, out / "refit")
         summary["refit_run"] = str(final.run_dir)
     write_json(out / "kfold.json", summary)
     return KFoldResult(out, summary, results, final)
@@ -212,6 +216,22 @@ def _write_oof(path: Path, rows: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(sorted(rows, key=lambda r: r["path"]))
     atomic_write_text(path, buf.getvalue())
+
+
+def _fold_augment(results: list[RunResult]) -> dict[str, Any]:
+    """The augmentation knobs most folds trained with (``--augment auto`` resolves them per
+    fold, checked on its held-out images); the refit cannot check on held-out images of its own.
+    """
+    knobs = [
+        {
+            k: v
+            for k, v in asdict(RunConfig.load(r.run_dir / "config.yaml").data).items()
+            if k in KNOBS
+        }
+        for r in results
+    ]
+    votes = Counter(json.dumps(k, sort_keys=True) for k in knobs)
+    return json.loads(votes.most_common(1)[0][0]) if votes else {}
 
 
 def _refit(cfg: RunConfig, out: Path) -> RunResult:

@@ -41,6 +41,7 @@ class DetectionMetrics:
         self.images: list[dict] = []
         self.annotations: list[dict] = []
         self.results: list[dict] = []
+        self._resample = None  # built on first use: COCOeval matches the images once
 
     def update(self, outputs: list[dict[str, torch.Tensor]], batch: Any) -> None:
         """Add one batch: ``outputs`` are detections already mapped to the original images."""
@@ -67,6 +68,7 @@ class DetectionMetrics:
                     }
                 )
             self.results += detections_to_results(pred, image_id)
+        self._resample = None
 
     def compute(self) -> dict[str, Any]:
         """COCO keys (``map``, ``map_50`` …, ``map_per_class``) over everything seen."""
@@ -81,7 +83,9 @@ class DetectionMetrics:
 
     def resample(self, weights):
         """``map``, ``map_50``, ``map_75`` under bootstrap ``weights`` (``core.stats``)."""
-        return coco_resample(self._ground_truth(), self.results, "bbox")(weights)
+        if self._resample is None:
+            self._resample = coco_resample(self._ground_truth(), self.results, "bbox")
+        return self._resample(weights)
 
     def _ground_truth(self) -> dict[str, Any]:
         return {

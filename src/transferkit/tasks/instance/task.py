@@ -128,6 +128,7 @@ class InstanceMetrics:
         self.images: list[dict] = []
         self.annotations: list[dict] = []
         self.results: list[dict] = []
+        self._resample = None  # built on first use: COCOeval matches the images once
 
     def update(self, outputs: list[dict[str, torch.Tensor]], batch: Any) -> None:
         """Add one batch of predictions already mapped to the original images."""
@@ -140,6 +141,7 @@ class InstanceMetrics:
                     {"id": len(self.annotations) + 1, "image_id": image_id, **ann}
                 )
             self.results += instances_to_results(pred, image_id)
+        self._resample = None
 
     def compute(self) -> dict[str, Any]:
         """``mask_map``, ``mask_map_50`` … (segm) and ``map``, ``map_50`` … (bbox)."""
@@ -163,16 +165,17 @@ class InstanceMetrics:
 
     def resample(self, weights):
         """``mask_map*`` (segm) and ``map*`` (bbox) under bootstrap ``weights`` (``core.stats``)."""
-        gt = {
-            "images": self.images,
-            "annotations": self.annotations,
-            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
-        }
-        boxes = [{k: v for k, v in r.items() if k != "segmentation"} for r in self.results]
-        return {
-            **coco_resample(gt, self.results, "segm", prefix="mask_")(weights),
-            **coco_resample(gt, boxes, "bbox")(weights),
-        }
+        if self._resample is None:
+            gt = {
+                "images": self.images,
+                "annotations": self.annotations,
+                "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
+            }
+            boxes = [{k: v for k, v in r.items() if k != "segmentation"} for r in self.results]
+            masks = coco_resample(gt, self.results, "segm", prefix="mask_")
+            bbox = coco_resample(gt, boxes, "bbox")
+            self._resample = lambda w: {**masks(w), **bbox(w)}
+        return self._resample(weights)
 
 
 def _fit_target(t: dict) -> dict[str, torch.Tensor]:

@@ -31,12 +31,14 @@ class SemanticMetrics:
         self._iou = MulticlassJaccardIndex(average="none", zero_division=math.nan, **kw)
         self._f1 = MulticlassF1Score(average="none", zero_division=math.nan, **kw)
         self._acc = MulticlassAccuracy(average="micro", **kw)
-        self._confusions: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
 
     def reset(self) -> None:
         for m in (self._iou, self._f1, self._acc):
             m.reset()
-        self._confusions: list[np.ndarray] = []  # per image, flat (target * C + pred) counts
+        # Per image: pixels right, in the ground truth and predicted, per class (3 x C). Every
+        # metric here is a function of these additive counts, so C^2 per image is not needed.
+        self._counts: list[np.ndarray] = []
 
     def update(self, outputs: torch.Tensor, batch: Any) -> None:
         """Add a batch of logits ``(N, C, H, W)`` against the batch's masks."""
@@ -52,31 +54,28 @@ class SemanticMetrics:
             preds.reshape(len(preds), -1), target.reshape(len(target), -1), strict=True
         ):
             valid = t != self.ignore_index
-            flat = t[valid] * c + p[valid]
-            self._confusions.append(torch.bincount(flat, minlength=c * c).numpy())
+            p, t = p[valid], t[valid]
+            counts = [torch.bincount(x, minlength=c)[:c] for x in (t[p == t], t, p)]
+            self._counts.append(torch.stack(counts).numpy())
 
     @property
     def num_images(self) -> int:
         """Images seen so far (the bootstrap's ``N``)."""
-        return len(self._confusions)
+        return len(self._counts)
 
     def resample(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """miou, pixel_accuracy and dice under bootstrap ``weights`` (``core.stats``): each
-        resample's confusion matrix is the weighted sum of the images' own."""
+        resample's counts are the weighted sums of the images' own."""
         c = len(self.class_names)
-        conf = (weights @ np.stack(self._confusions).astype(np.float64)).reshape(-1, c, c)
-        tp = np.diagonal(conf, axis1=1, axis2=2)
-        union = conf.sum(axis=2) + conf.sum(axis=1) - tp  # tp + fn + fp
-        present = union > 0
+        counts = weights @ np.stack(self._counts).reshape(len(self._counts), -1).astype(float)
+        tp, gt, pred = counts[:, :c], counts[:, c : 2 * c], counts[:, 2 * c :]
+        union = gt + pred - tp
+        present = union > 0  # in the ground truth or the prediction: the classes averaged
         seen = present.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):  # a resample without pixels: NaN
             iou = np.where(present, tp / union, 0.0).sum(axis=1) / seen
-            dice = np.where(present, 2 * tp / (union + tp), 0.0).sum(axis=1) / seen
-            return {
-                "miou": iou,
-                "pixel_accuracy": tp.sum(axis=1) / conf.sum(axis=(1, 2)),
-                "dice": dice,
-            }
+            dice = np.where(present, 2 * tp / (gt + pred), 0.0).sum(axis=1) / seen
+            return {"miou": iou, "pixel_accuracy": tp.sum(axis=1) / gt.sum(axis=1), "dice": dice}
 
     def compute(self) -> dict[str, Any]:
         """miou, pixel_accuracy, dice, per_class_iou, per_class_dice (None: class never seen)."""

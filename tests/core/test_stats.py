@@ -129,3 +129,13 @@ def test_holm_against_hand_computed_values():
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
     assert stats.holm([]) == []
+
+
+def test_basic_interval_reflects_the_percentile_one_about_the_value():
+    n = 40
+    x = np.array([1.0] * 30 + [0.0] * 10)  # 0.75
+    pct = stats.bootstrap_intervals(_mean_of(x), n, 500, seed=5)["mean"]
+    basic = stats.bootstrap_intervals(_mean_of(x), n, 500, seed=5, method="basic")["mean"]
+    assert basic == pytest.approx([1.5 - pct[1], 1.5 - pct[0]])
+    with pytest.raises(ValueError, match="method"):
+        stats.bootstrap_intervals(_mean_of(x), n, 10, method="bca")

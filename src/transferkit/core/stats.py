@@ -63,23 +63,42 @@ def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> list[float
     return [float(lo), float(hi)]
 
 
+METHODS = ("percentile", "basic")
+
+
 def bootstrap_intervals(
     resample: Resample,
     n: int,
     resamples: int = RESAMPLES,
     seed: int = SEED,
     level: float = LEVEL,
+    method: str = "percentile",
 ) -> dict[str, list[float] | None]:
-    """``{metric: [low, high]}``: the percentile bootstrap interval of each metric."""
-    return {
-        k: percentile_interval(v, level) for k, v in bootstrap(resample, n, resamples, seed).items()
-    }
+    """``{metric: [low, high]}``: the bootstrap interval of each metric.
+
+    ``percentile`` takes the resamples' central quantiles. ``basic`` reflects them about the
+    value on all images, ``[2 v - q_high, 2 v - q_low]``: for a metric whose small-sample value
+    is biased (COCO mAP runs high on few images, and higher still on resamples of them) it moves
+    the interval back instead of further out (``benchmarks/bench_intervals.py``).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    samples = bootstrap(resample, n, resamples, seed)
+    out = {k: percentile_interval(v, level) for k, v in samples.items()}
+    if method == "basic":
+        point = resample(np.ones((1, n)))
+        for k, ci in out.items():
+            v = float(np.asarray(point[k])[0])
+            out[k] = None if ci is None or not np.isfinite(v) else [2 * v - ci[1], 2 * v - ci[0]]
+    return out
 
 
-def interval_settings(resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL) -> dict:
+def interval_settings(
+    resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL, method: str = "percentile"
+) -> dict:
     """How the intervals were made, recorded beside them."""
     return {
-        "method": "percentile bootstrap over images",
+        "method": f"{method} bootstrap over images",
         "level": level,
         "resamples": resamples,
         "seed": seed,
@@ -152,16 +171,17 @@ def summary_of(metrics, level: float = LEVEL, seed: int = SEED) -> dict[str, Any
     headline metric) and ``per_image`` outcomes where the task keeps them (classification).
 
     ``metrics`` offers ``num_images`` and ``resample(weights)``, optionally ``resamples`` (its
-    bootstrap count) and ``per_image()``; an accumulator without them, or without images, adds
-    nothing.
+    bootstrap count), ``interval_method`` (``percentile`` unless it says) and ``per_image()``; an
+    accumulator without them, or without images, adds nothing.
     """
     n = getattr(metrics, "num_images", 0)
     if not n or not hasattr(metrics, "resample"):
         return {}
     resamples = getattr(metrics, "resamples", RESAMPLES)
+    method = getattr(metrics, "interval_method", "percentile")
     out: dict[str, Any] = {
-        "ci": bootstrap_intervals(metrics.resample, n, resamples, seed, level),
-        "ci_settings": interval_settings(resamples, seed, level),
+        "ci": bootstrap_intervals(metrics.resample, n, resamples, seed, level, method),
+        "ci_settings": interval_settings(resamples, seed, level, method),
     }
     if hasattr(metrics, "per_image"):
         out["per_image"] = metrics.per_image()

@@ -15,6 +15,7 @@ from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.detection import load_box_data
+from transferkit.tasks.common.coco_bootstrap import INTERVAL as COCO_INTERVAL
 from transferkit.tasks.common.coco_bootstrap import RESAMPLES as COCO_RESAMPLES
 from transferkit.tasks.common.coco_bootstrap import coco_resample
 from transferkit.tasks.common.coco_eval import evaluate_coco
@@ -75,6 +76,7 @@ class DetectionMetrics:
         return evaluate_coco(self._ground_truth(), self.results, "bbox")
 
     resamples = COCO_RESAMPLES  # the bootstrap count intervals of this task use
+    interval_method = COCO_INTERVAL  # mAP of few images runs high: the basic bootstrap
 
     @property
     def num_images(self) -> int:

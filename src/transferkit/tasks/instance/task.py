@@ -32,6 +32,7 @@ from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.detection import load_box_data
 from transferkit.data.datasets.instance import InstanceDataset, check_records
 from transferkit.data.masks import mask_to_rle
+from transferkit.tasks.common.coco_bootstrap import INTERVAL as COCO_INTERVAL
 from transferkit.tasks.common.coco_bootstrap import RESAMPLES as COCO_RESAMPLES
 from transferkit.tasks.common.coco_bootstrap import coco_resample
 from transferkit.tasks.common.coco_eval import evaluate_coco
@@ -157,6 +158,7 @@ class InstanceMetrics:
         }
 
     resamples = COCO_RESAMPLES  # the bootstrap count intervals of this task use
+    interval_method = COCO_INTERVAL  # mAP of few images runs high: the basic bootstrap
 
     @property
     def num_images(self) -> int:

@@ -25,8 +25,8 @@ from transferkit.tasks.common.coco_eval import check_results, empty_results, pre
 
 RESAMPLES = 200  # fewer than classification's 1000: each resample re-accumulates every category
 # The mAP of a small test set is biased upward (the precision envelope of a noisy curve), and its
-# resamples more so: percentile intervals covered the population mAP 78-82 % of the time, the
-# basic (reflected) bootstrap more often (benchmarks/bench_intervals.py, docs/benchmarks.md).
+# resamples more so: percentile intervals covered the population mAP 80-81 % of the time, the
+# basic (reflected) bootstrap 88-93 % (benchmarks/bench_intervals.py, docs/benchmarks.md).
 INTERVAL = "basic"
 _ROW_CELLS = 4_000_000  # (resamples x IoU thresholds x detections) cells held at a time
 

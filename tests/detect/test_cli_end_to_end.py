@@ -34,6 +34,8 @@ def test_run_directory_and_metrics(trained):
     keys = {"map", "map_50", "map_75", "map_small", "map_medium", "map_large"}
     assert keys <= set(metrics["val"])
     assert 0.0 <= metrics["map"] <= 1.0
+    assert set(metrics["ci"]) == {"map", "map_50", "map_75"}  # 95 % bootstrap over val images
+    assert metrics["ci_settings"]["resamples"] == 200
     data = json.loads((run / "data.json").read_text())
     assert data["category_ids"] == [1, 2, 3, 4, 5] and data["img_size"] == 64
     assert "map" in (run / "history.csv").read_text().splitlines()[0]

@@ -25,8 +25,11 @@ def test_a_spec_runs_through_the_loop_and_gives_one_row_per_run(tmp_path, capsys
     assert "[1/1] colours: random init, full: resnet18, weights none, strategy full" in out
     (row,) = rows
     assert list(row) == [
-        "run", "weights", "strategy", "accuracy", "macro_f1", "split", "seconds", "run_dir"
+        "run", "weights", "strategy", "accuracy", "macro_f1", "ci", "split", "seconds", "run_dir"
     ]
+    for key in ("accuracy", "macro_f1"):  # each metric with its 95 % bootstrap interval
+        lo, hi = row["ci"][key]
+        assert lo <= row[key] <= hi
     assert (row["run"], row["weights"], row["strategy"]) == (
         "colours: random init, full", "random", "full"
     )

@@ -53,6 +53,12 @@ def test_fit_writes_a_complete_run_directory(colour_folder, tiny_zoo, tmp_path):
     cm = metrics["val"]["confusion_matrix"]
     assert sum(map(sum, cm)) == metrics["val"]["num_samples"]
     assert metrics["accuracy"] == pytest.approx(sum(cm[i][i] for i in range(3)) / sum(map(sum, cm)))
+    # A 95 % bootstrap interval around each headline metric, and the per-image outcomes.
+    for key in ("accuracy", "macro_f1"):
+        lo, hi = metrics["ci"][key]
+        assert lo <= metrics[key] <= hi
+    assert metrics["ci_settings"]["resamples"] == 1000
+    assert len(metrics["val"]["per_image"]["pred"]) == metrics["val"]["num_samples"]
     rows = RunDir(run).read_history()
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert {"train_loss", "val_loss", "accuracy", "lr_head", "lr_stage0", "seconds"} <= set(rows[0])

@@ -58,6 +58,8 @@ def test_train_evaluate_predict_and_score_the_written_masks(seg_data, tmp_path, 
     assert main(["evaluate", str(run), "--json"]) == 0
     own = json.loads(capsys.readouterr().out)
     assert own["split"] == "val" and 0 <= own["miou"] <= 1
+    lo, hi = own["ci"]["miou"]  # evaluate gives the 95 % bootstrap interval over images
+    assert lo <= own["miou"] <= hi and set(own["ci"]) == {"miou", "pixel_accuracy", "dice"}
 
     preds = tmp_path / "preds"
     draw = tmp_path / "draw"

@@ -16,6 +16,7 @@ from pycocotools.cocoeval import COCOeval
 from tests.tiny import TinyBackbone
 from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.core.errors import DatasetError
+from transferkit.core.stats import summary_of
 from transferkit.data.masks import mask_to_polygons, mask_to_rle, rle_to_mask
 from transferkit.tasks.instance import TASK
 from transferkit.tasks.instance.predict import evaluate_predictions
@@ -164,6 +165,12 @@ def test_mask_ap_equals_pycocotools_on_unseen_predictions():
     assert got["mask_map_75"] == pytest.approx(segm[2], abs=1e-6)
     assert got["map"] == pytest.approx(bbox[0], abs=1e-6)
     assert got["map_50"] == pytest.approx(bbox[1], abs=1e-6)
+    # All images drawn once is the metric itself (pycocotools); intervals bracket it.
+    once = metrics.resample(np.ones((1, metrics.num_images)))
+    for key in ("mask_map", "mask_map_50", "mask_map_75", "map", "map_50", "map_75"):
+        assert once[key][0] == pytest.approx(got[key], abs=1e-6), key
+    lo, hi = summary_of(metrics)["ci"]["mask_map"]
+    assert lo <= got["mask_map"] <= hi and lo < hi
 
 
 def cfg_for(path, **values):

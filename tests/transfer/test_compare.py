@@ -71,7 +71,19 @@ def test_compare_runs_each_strategy_and_writes_table_and_plot(colours, tmp_path,
         assert row["evaluated_split"] == "val"
     with open(out / "compare.csv", newline="") as f:
         assert [r["strategy"] for r in csv.DictReader(f)] == ["probe", "head", "scratch"]
-    assert json.loads((out / "compare.json").read_text())["rows"] == rows
+    saved = json.loads((out / "compare.json").read_text())
+    assert saved["rows"] == rows
+    for row in rows:  # intervals around each metric; "better than" names only other runs
+        assert row["accuracy_low"] <= row["accuracy"] <= row["accuracy_high"]
+        assert row["strategy"] not in row["better_than"]
+    assert [(p["a"], p["b"]) for p in saved["pairs"]] == [
+        ("probe", "head"),
+        ("probe", "scratch"),
+        ("head", "scratch"),
+    ]
+    assert all(p["test"]["images"] == 6 for p in saved["pairs"])  # the same 6 val images
+    # 6 images cannot show a difference at p < 0.05: no winner is claimed.
+    assert "no winner" in saved["verdict"]
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -79,3 +91,14 @@ def test_cli_compare_rejects_an_unknown_strategy_before_running(colours, capsys,
     assert main(["compare", "--data", str(colours), "--strategies", "probe,fulll"]) == 2
     assert "Did you mean 'full'" in capsys.readouterr().err
     assert zoo == []  # nothing was built
+
+
+def test_cli_compare_prints_intervals_and_the_verdict(colours, tmp_path, capsys, zoo):
+    out = tmp_path / "cmp"
+    args = ["compare", "--data", str(colours), "--strategies", "probe,head", "--epochs", "1"]
+    args += ["--backbone", "tiny", "--out", str(out), "--val-fraction", "0.25", "--quiet"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "better than" in text and "[1.000" in text  # all right on 6 images: [1.000, 1.000]
+    assert json.loads((out / "compare.json").read_text())["verdict"] in text
+    assert "McNemar mid-p on the same images, Holm-adjusted" in text

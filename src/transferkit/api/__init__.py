@@ -8,7 +8,7 @@ The whole transfer recipe in a few lines::
     print(tk.predict(result.run_dir, ["photo.jpg"], top_k=3))
 
 Besides training and using runs (:mod:`.runs`): ranking backbones (:func:`rank`), comparing
-strategies (:func:`compare`), export (:func:`export`), reports (:func:`write_report`), data checks
+strategies (:func:`compare`), k-fold (:func:`cross_validate`), export (:func:`export`), reports (:func:`write_report`), data checks
 and conversions, the zoo and the weight store (:mod:`.library`). The command line calls only these.
 
 Each name is imported on first use (``core.lazy``): ``zoo list`` loads the short-name table alone.
@@ -42,6 +42,7 @@ _WHERE = {
     "masks_to_coco": "transferkit.data.mask_convert",
     "compare": "transferkit.engine.compare",
     "parse_strategies": "transferkit.engine.compare",
+    "cross_validate": "transferkit.engine.kfold",
     "sidecar_path": "transferkit.export.onnx_export",
     "write_report": "transferkit.report",
     "RunResult": "transferkit.runs.record",

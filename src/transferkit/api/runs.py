@@ -119,7 +119,8 @@ def evaluate(
             hint="use --split val, or add a test split to the data",
         )
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=task.collate)
-    metrics = run_evaluation(None, task, handle.model, loader, handle.class_names)
+    metrics = run_evaluation(None, task, handle.model, loader, handle.class_names, intervals=True)
+    metrics.pop("per_image", None)  # kept in a run's metrics.json for paired tests; noise here
     return {"split": chosen, **metrics}
 
 

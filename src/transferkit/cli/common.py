@@ -71,3 +71,10 @@ def print_json(obj: Any) -> None:
 def fmt(value: Any, digits: int = 4) -> str:
     """Numbers rounded for tables; other values as text."""
     return number(value, digits)
+
+
+def fmt_ci(ci: Any, digits: int = 3) -> str:
+    """A ``[low, high]`` interval for tables, "" when there is none."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
+        return ""
+    return f"[{float(ci[0]):.{digits}f}, {float(ci[1]):.{digits}f}]"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
-from transferkit.cli.common import add_number, print_table
+from transferkit.cli.common import add_number, fmt, fmt_ci, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,13 +86,14 @@ def run(args: argparse.Namespace) -> int:
         **{k: getattr(args, k) for k in SETTINGS},
     )
     # accuracy, macro_f1 (multilabel: map_macro, f1_macro)
-    first, second = list(rows[0])[2:4] if rows else ("accuracy", "macro_f1")
+    first, second = list(rows[0])[2:6:3] if rows else ("accuracy", "macro_f1")
     table = [
         [
             r["strategy"],
             r["weights"],
-            r[first],
-            r[second],
+            _with_ci(r, first),
+            _with_ci(r, second),
+            r["better_than"] or "-",
             r["evaluated_split"],
             r["seconds"],
             r["trainable_parameters"],
@@ -100,8 +102,28 @@ def run(args: argparse.Namespace) -> int:
     ]
     print_table(
         f"{args.backbone} on {args.data}, {args.epochs} epochs, seed {args.seed}",
-        ["strategy", "weights", HEADERS[first], HEADERS[second], "split", "seconds", "trainable"],
+        [
+            "strategy",
+            "weights",
+            f"{HEADERS[first]} (95% CI)",
+            f"{HEADERS[second]} (95% CI)",
+            "better than (p < 0.05)",
+            "split",
+            "seconds",
+            "trainable",
+        ],
         table,
+    )
+    print(json.loads((out / "compare.json").read_text())["verdict"])
+    print(
+        "intervals: bootstrap over the test images; better than: McNemar mid-p on the same "
+        "images, Holm-adjusted over all pairs (every pair's tests in compare.json)"
     )
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
     return 0
+
+
+def _with_ci(row: dict, key: str) -> str:
+    """A metric with its interval, ``0.756 [0.712, 0.798]``."""
+    ci = fmt_ci([row[f"{key}_low"], row[f"{key}_high"]])
+    return f"{fmt(row[key], 3)} {ci}" if ci else fmt(row[key])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from transferkit.cli.common import add_number, print_json, print_table
+from transferkit.cli.common import add_number, fmt_ci, print_json, print_table
 from transferkit.core.config import TASKS, option_default
 from transferkit.core.display import cell
 from transferkit.core.errors import ConfigError
@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(metrics)
     else:
-        rows = [[k, cell(k, v)] for k, v in metrics.items() if isinstance(v, (int, float, str))]
-        print_table("metrics", ["metric", "value"], rows)
+        ci = metrics.get("ci") or {}
+        rows = [
+            [k, cell(k, v), fmt_ci(ci.get(k))]
+            for k, v in metrics.items()
+            if isinstance(v, (int, float, str))
+        ]
+        print_table("metrics", ["metric", "value", "95% CI (bootstrap over images)"], rows)
     return 0

@@ -7,6 +7,7 @@ import argparse
 from transferkit.cli.common import add_number
 from transferkit.core import console
 from transferkit.core.config import BN_CHOICES, TASKS, RunConfig
+from transferkit.core.errors import ConfigError
 
 BN_HELP = (
     "BatchNorm statistics: auto (default) = eval with pretrained weights, frozen with random init; "
@@ -57,6 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_number(p, "--unfreeze-every", help="gradual: epochs between unfreezing one more stage")
     _add_model_and_schedule(p)
     _add_init_and_augment(p)
+    p.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="classify: k-fold cross-validation, K runs on stratified folds under --out, with "
+        "mean +- sd and out-of-fold predictions for every labelled image",
+    )
+    p.add_argument(
+        "--refit",
+        action="store_true",
+        help="with --folds: then train the final model on every labelled image (OUT/refit)",
+    )
     p.set_defaults(func=run)
 
 
@@ -202,6 +215,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def run(args: argparse.Namespace) -> int:
     from transferkit.api import fit
 
+    if args.folds is not None or args.refit:
+        return _run_folds(args)
     if args.resume:  # any other flag is refused: a resumed run keeps its config, but its epochs
         result = fit(out=args.resume, resume=True, **_given(args))
     else:
@@ -223,3 +238,32 @@ def _budget(text: str) -> int | str:
         return int(text)
     except ValueError:
         return text
+
+
+def _run_folds(args: argparse.Namespace) -> int:
+    """``--folds K [--refit]``: the k-fold runs, a table of their scores and where they are."""
+    from transferkit.api import cross_validate
+    from transferkit.cli.common import fmt, fmt_ci, print_table
+
+    if args.folds is None:
+        raise ConfigError("--refit goes with --folds K", hint="e.g. train --folds 5 --refit")
+    if args.resume:
+        raise ConfigError("--folds cannot --resume", hint="run the k-fold again into a new --out")
+    result = cross_validate(
+        config=config_from_args(args), out=args.out, folds=args.folds, refit=args.refit
+    )
+    s = result.summary
+    rows = [
+        [f["fold"], f["val_images"], fmt(f["accuracy"]), fmt(f["macro_f1"])] for f in s["per_fold"]
+    ]
+    mean_sd = [f"{fmt(s['mean'][k])} +- {fmt(s['sd'][k])}" for k in ("accuracy", "macro_f1")]
+    oof = s["out_of_fold"]
+    pooled = [f"{fmt(oof[k])} {fmt_ci(oof['ci'].get(k))}" for k in ("accuracy", "macro_f1")]
+    rows += [["mean +- sd", "", *mean_sd], ["out of fold (95% CI)", s["images"], *pooled]]
+    print_table(
+        f"{args.folds}-fold cross-validation", ["fold", "images", "accuracy", "macro F1"], rows
+    )
+    console.info(f"folds and summary: {result.out_dir} (kfold.json, oof_predictions.csv)")
+    if result.refit is not None:
+        console.info(f"refit on every labelled image: {result.refit.run_dir}")
+    return 0

@@ -150,3 +150,53 @@ def carve_missing(
         if fractions[1] > 0:
             given["test"] = parts["test"]
     return {name: given.get(name, []) for name in SPLIT_NAMES}
+
+
+def stratified_folds(
+    labels: Sequence[Hashable], folds: int, seed: int = 0, keys: Sequence[str] | None = None
+) -> list[list[int]]:
+    """Sample indices cut into ``folds`` disjoint folds that together hold every sample once,
+    each class spread over the folds as evenly as it divides (stratified k-fold).
+
+    Each class is shuffled as in :func:`stratified_split` (seeded by ``seed`` and the class name,
+    from the order of ``keys``) and dealt round-robin; each class starts dealing where the one
+    before it stopped, so fold sizes differ by at most one. Indices in each fold are sorted.
+    Raises :class:`ConfigError` for fewer than 2 folds or more folds than the smallest class
+    has samples (a fold would lack that class).
+    """
+    by_class: dict[Hashable, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_class[label].append(i)
+    check_folds(folds, {label: len(idx) for label, idx in by_class.items()})
+    out: list[list[int]] = [[] for _ in range(folds)]
+    start = 0
+    for label in sorted(by_class, key=str):
+        idx = by_class[label]
+        if keys is not None:
+            idx.sort(key=lambda i: keys[i])
+        rng = np.random.default_rng([int(seed) % 2**32, zlib.crc32(str(label).encode("utf-8"))])
+        for j, pick in enumerate(rng.permutation(len(idx))):
+            out[(start + j) % folds].append(idx[pick])
+        start = (start + len(idx)) % folds
+    return [sorted(f) for f in out]
+
+
+def check_folds(folds: int, class_counts: dict[Hashable, int]) -> None:
+    """Raise :class:`ConfigError` unless ``folds`` is at least 2 and at most the smallest
+    class's count (``class_counts``: samples per class)."""
+    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
+        raise ConfigError(
+            f"--folds must be a whole number of at least 2, got {folds!r}",
+            hint="k-fold trains one run per fold: use e.g. --folds 5, or leave --folds out",
+        )
+    if not class_counts:
+        raise ConfigError("k-fold found no labelled images", hint="check the --data path")
+    label, smallest = min(class_counts.items(), key=lambda kv: (kv[1], str(kv[0])))
+    if folds > smallest:
+        raise ConfigError(
+            f"--folds {folds} is more than the {smallest} image(s) of class {label!r}: "
+            "a fold would have none of it",
+            hint=f"use --folds {smallest} or fewer, or add images of {label!r}"
+            if smallest >= 2
+            else f"add images of {label!r}: k-fold needs at least 2 per class",
+        )

@@ -5,6 +5,11 @@ of the table can be evaluated, used for prediction or exported afterwards. Rando
 (``with_scratch``) adds a ``full`` fine-tuning run from ``--weights none``: the baseline that
 shows what the pretrained weights are worth. The output folder gets ``compare.json``,
 ``compare.csv`` and ``compare.png`` (accuracy / macro F1 and wall time per strategy).
+
+All runs share the split, so they are scored on the same test images and every pair is tested
+paired (``engine.significance``): each row says which runs it beats at p < 0.05, and
+``compare.json`` holds every pair's tests and a one-line verdict that names a winner only when
+one beats all the others.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write, atomic_write_text, write_json
 from transferkit.engine.run import run
+from transferkit.engine.significance import better_than, compare_runs, verdict
 from transferkit.transfer.strategy import parse_strategy
 
 NAMES = ("probe", "head", "gradual", "full", "auto", "partial:N")
@@ -28,7 +34,12 @@ COLUMNS = (
     "strategy",
     "weights",
     "accuracy",
+    "accuracy_low",
+    "accuracy_high",
     "macro_f1",
+    "macro_f1_low",
+    "macro_f1_high",
+    "better_than",
     "evaluated_split",
     "seconds",
     "trainable_parameters",
@@ -88,27 +99,40 @@ def compare(
     runs = [(name, base.with_values(strategy=name)) for name in names]
     if with_scratch:
         runs.append(("scratch", base.with_values(strategy="full", weights="none")))
-    rows = []
+    rows, metrics = [], []
     for label, cfg in runs:
         start = time.perf_counter()
         result = run(cfg, out / label.replace(":", ""))
-        m = result.metrics
-        rows.append(
-            {
-                "strategy": label,
-                "weights": cfg.model.weights,
-                scores[0]: m.get(scores[0]),
-                scores[1]: m.get(scores[1]),
-                "evaluated_split": m.get("evaluated_split"),
-                "seconds": round(time.perf_counter() - start, 2),
-                "trainable_parameters": trainable_parameters(result),
-                "run_dir": str(result.run_dir),
-            }
-        )
-    write_results(
-        rows, out, {"data": str(data), "backbone": backbone, "epochs": epochs, "seed": seed}
-    )
+        rows.append(_row(label, cfg, result, time.perf_counter() - start, scores))
+        metrics.append(result.metrics)
+    labels = [r["strategy"] for r in rows]
+    pairs = compare_runs(labels, metrics)
+    for row in rows:
+        row["better_than"] = "; ".join(better_than(row["strategy"], pairs))
+    setup = {"data": str(data), "backbone": backbone, "epochs": epochs, "seed": seed}
+    setup["verdict"] = verdict(labels, [r[scores[0]] for r in rows], pairs)
+    setup["pairs"] = pairs
+    write_results(rows, out, setup)
     return rows
+
+
+def _row(
+    label: str, cfg: RunConfig, result, seconds: float, scores: tuple[str, str]
+) -> dict[str, Any]:
+    """One table row: the run's two headline numbers (``scores``) with their 95 % intervals."""
+    m, ci = result.metrics, result.metrics.get("ci") or {}
+    row = {"strategy": label, "weights": cfg.model.weights}
+    for score in scores:
+        low, high = ci.get(score) or [None, None]
+        row.update({score: m.get(score), f"{score}_low": low, f"{score}_high": high})
+    return {
+        **row,
+        "better_than": "",  # filled in once every run is in
+        "evaluated_split": m.get("evaluated_split"),
+        "seconds": round(seconds, 2),
+        "trainable_parameters": trainable_parameters(result),
+        "run_dir": str(result.run_dir),
+    }
 
 
 def trainable_parameters(result) -> int | None:
@@ -125,7 +149,8 @@ def trainable_parameters(result) -> int | None:
 
 
 def write_results(rows: list[dict[str, Any]], out: Path, setup: dict[str, Any]) -> None:
-    """Write ``compare.json``, ``compare.csv`` and ``compare.png`` into ``out``, atomically."""
+    """Write ``compare.json`` (with the paired tests of every pair of runs), ``compare.csv`` and
+    ``compare.png`` into ``out``, atomically."""
     write_json(out / "compare.json", {**setup, "rows": rows})
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else COLUMNS)
@@ -147,10 +172,14 @@ def plot(rows: list[dict[str, Any]], path: Path, setup: dict[str, Any]) -> None:
     left, right = fig.subplots(1, 2, sharey=True)
     labels = [r["strategy"] for r in rows]
     y = range(len(rows))
-    first, second = list(rows[0])[2:4] if rows else COLUMNS[2:4]  # the row's two scores
+    first, second = list(rows[0])[2:6:3] if rows else COLUMNS[2:6:3]  # the row's two scores
     acc = [r[first] or 0.0 for r in rows]
     f1 = [r[second] or 0.0 for r in rows]
-    left.barh([i - 0.2 for i in y], acc, height=0.4, label=first)
+    err = [
+        [max(a - (r.get(f"{first}_low") or a), 0) for a, r in zip(acc, rows, strict=True)],
+        [max((r.get(f"{first}_high") or a) - a, 0) for a, r in zip(acc, rows, strict=True)],
+    ]
+    left.barh([i - 0.2 for i in y], acc, height=0.4, xerr=err, label=f"{first} (95% CI)")
     left.barh([i + 0.2 for i in y], f1, height=0.4, label=second)
     left.set_yticks(list(y), labels)
     left.invert_yaxis()

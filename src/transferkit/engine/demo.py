@@ -47,6 +47,8 @@ def _train(
         "strategy": run.strategy,
     }
     row.update({k: result.metrics.get(k) for k in spec.metrics})
+    intervals = result.metrics.get("ci") or {}
+    row["ci"] = {k: intervals.get(k) for k in spec.metrics}  # 95 % bootstrap over test images
     row["split"] = result.metrics.get("evaluated_split")
     row["seconds"] = round(time.perf_counter() - started, 1)
     row["run_dir"] = str(result.run_dir)

@@ -9,6 +9,8 @@ import torch
 from lightning.fabric import Fabric
 from torch.utils.data import DataLoader
 
+from transferkit.core.stats import summary_of
+
 
 @torch.no_grad()
 def run_evaluation(
@@ -18,8 +20,12 @@ def run_evaluation(
     loader: DataLoader,
     class_names: list[str],
     decide: bool = False,
+    intervals: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on every batch of ``loader``; returns ``{"loss": …, **metrics}``.
+
+    With ``intervals`` (final numbers, not every epoch's) it adds the bootstrap interval of each
+    headline metric (``ci``) and the per-image outcomes the task keeps (``core.stats.summary_of``).
 
     Every process evaluates the whole loader, so all ranks reach the same early-stopping decision
     without a metric all-gather; validation sets in transfer learning are small.
@@ -49,7 +55,11 @@ def run_evaluation(
     out: dict[str, Any] = {"loss": total / batches if batches else float("nan")}
     out.update(metrics.compute())
     settle = getattr(task, "settle_decision", None)
-    return settle(model, out, decide) if settle else out
+    if settle:
+        out = settle(model, out, decide)
+    if intervals:
+        out.update(summary_of(metrics))
+    return out
 
 
 def final_metrics(s) -> dict[str, Any]:
@@ -61,11 +71,21 @@ def final_metrics(s) -> dict[str, Any]:
         if dataset is None or len(dataset) == 0:
             continue
         loader = DataLoader(dataset, batch_size=s.cfg.train.batch_size, collate_fn=s.task.collate)
-        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, s.splits.class_names)
+        names = s.splits.class_names
+        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, names, intervals=True)
+    return with_headline(out)
+
+
+def with_headline(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` (metrics per split) with the headline split's numbers flat at the top level: test
+    when there is one, else val; its intervals as ``ci``, and how they were made."""
     headline = out.get("test") or out.get("val") or {}
     for k, v in headline.items():  # flat top-level keys: the split that best measures the model
         if isinstance(v, (int, float)):
             out[k] = v
+    for key in ("ci", "ci_settings"):
+        if key in headline:
+            out[key] = headline[key]
     out["evaluated_split"] = "test" if "test" in out else "val"
     return out
 

@@ -15,6 +15,7 @@ import torch
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig
+from transferkit.engine.evaluation import with_headline
 from transferkit.engine.prepare import Prepared
 from transferkit.report import write_report_safely
 from transferkit.runs.record import RunRecord, RunResult
@@ -97,10 +98,10 @@ def _metrics(task, names, out: ProbeOutcome, trainable: int, model) -> dict[str,
         if split in out.features:
             logits = out.fit.logits(out.features[split])
             target = out.labels[split]
-            metrics[split] = split_metrics(task, names, logits, target, model, split == "val")
-    headline = metrics.get("test") or metrics.get("val") or {}
-    metrics.update({k: v for k, v in headline.items() if isinstance(v, (int, float))})
-    metrics["evaluated_split"] = "test" if "test" in metrics else "val"
+            metrics[split] = split_metrics(
+                task, names, logits, target, model, split == "val", intervals=True
+            )
+    metrics = with_headline(metrics)
     metrics["probe"] = {
         "l2": out.fit.l2,
         "iterations": out.fit.iterations,

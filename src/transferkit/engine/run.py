@@ -27,6 +27,7 @@ def run(
     resume: bool = False,
     *,
     cache_dir: str | Path | None = None,
+    prepared: Prepared | None = None,
 ) -> RunResult:
     """Train ``cfg`` into ``out`` (or continue it with ``resume``); returns the run's result.
 
@@ -34,6 +35,8 @@ def run(
     resumed one only into its run, by one process at a time, on a writable disk; all that is
     checked before any work. A probe has no epochs to resume: ``resume`` on a probe run fits it
     again.
+    ``prepared`` (backbone and data already built, e.g. k-fold's refit on every labelled image)
+    replaces reading ``cfg``'s data.
     """
     out, strategy = Path(out), cfg.transfer.strategy
     if strategy == "auto":
@@ -41,15 +44,21 @@ def run(
     elif strategy == "probe":
         check_probe_config(cfg)
     with claim(out, resume):
-        return _claimed(cfg, out, resume, cache_dir)
+        return _claimed(cfg, out, resume, cache_dir, prepared)
 
 
-def _claimed(cfg: RunConfig, out: Path, resume: bool, cache_dir: str | Path | None) -> RunResult:
+def _claimed(
+    cfg: RunConfig,
+    out: Path,
+    resume: bool,
+    cache_dir: str | Path | None,
+    prepared: Prepared | None,
+) -> RunResult:
     strategy = cfg.transfer.strategy
     if strategy not in ("auto", "probe"):  # a resumed run's config holds what auto chose
-        return fine_tune(cfg, out, resume, cache_dir=cache_dir)
+        return fine_tune(cfg, out, resume, cache_dir=cache_dir, prepared=prepared)
     cache = FeatureCache(cache_dir)  # checks the cache folder first: fail before any work
-    prepared = prepare(cfg)
+    prepared = prepared or prepare(cfg)
     outcome = None
     if strategy == "auto":
         cfg, outcome, result = _decide(cfg, out, prepared, cache)

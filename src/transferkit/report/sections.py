@@ -33,6 +33,7 @@ def overview(cfg, metrics: dict, history: list[dict], monitor: str) -> Section:
         ["best epoch", f"{best['epoch']} ({monitor} {fmt(best[monitor])})" if best else "n/a"],
         ["evaluated split", metrics.get("evaluated_split", "n/a")],
         [monitor, metrics.get(monitor, "n/a")],
+        [f"{monitor} 95% CI", _with_ci(metrics, monitor)[1] or "n/a"],
         ["training time", seconds(metrics.get("train_seconds")) or "n/a"],
     ]
     return Section("Overview", table(["", "value"], rows))
@@ -100,14 +101,22 @@ def final_metrics(metrics: dict | None, class_names: list[str]) -> Section:
         names: list[str] = []
         for s in splits:
             names += [k for k, v in metrics[s].items() if _scalar(v) and k not in names]
-        rows = [[k] + [metrics[s].get(k) for s in splits] for k in names]
-        body += table(["metric"] + splits, rows)
-    other = {k: v for k, v in metrics.items() if k not in splits and not _scalar(v)}
+        rows = [[k] + [c for s in splits for c in _with_ci(metrics[s], k)] for k in names]
+        body += table(["metric"] + [c for s in splits for c in (s, f"{s} 95% CI")], rows)
+    # Intervals sit beside their metrics; per-image outcomes are data for paired tests.
+    shown_elsewhere = {*splits, "ci", "per_image"}
+    other = {k: v for k, v in metrics.items() if k not in shown_elsewhere and not _scalar(v)}
     if other:
         body += json_block(other)
     for s in splits:
         body += _split_plots(s, metrics[s], class_names)
     return Section("Final metrics", body)
+
+
+def _with_ci(m: dict, key: str) -> list[Any]:
+    """The value of ``key`` in split metrics ``m`` and its bootstrap interval ("" when none)."""
+    ci = (m.get("ci") or {}).get(key)
+    return [m.get(key), f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else ""]
 
 
 def _split_plots(split: str, m: dict, class_names: list[str]) -> str:
@@ -122,7 +131,10 @@ def _split_plots(split: str, m: dict, class_names: list[str]) -> str:
     flat = {
         k: v
         for k, v in m.items()
-        if isinstance(v, dict) and v and all(v2 is None or _scalar(v2) for v2 in v.values())
+        if isinstance(v, dict)
+        and v
+        and k != "ci_settings"  # how the intervals were made, not a value per class
+        and all(v2 is None or _scalar(v2) for v2 in v.values())
     }
     if flat:
         classes = list(dict.fromkeys(c for v in flat.values() for c in v))

@@ -21,7 +21,13 @@ from transferkit.zoo.backbone import Backbone, DataConfig
 
 
 class Metrics(Protocol):
-    """Accumulates predictions batch by batch; ``compute`` returns flat snake_case keys."""
+    """Accumulates predictions batch by batch; ``compute`` returns flat snake_case keys.
+
+    For the intervals of the final numbers (``core.stats.summary_of``) an accumulator also has
+    ``num_images`` and ``resample(weights)``: its headline metrics under bootstrap weights
+    ``(B, num_images)``, each as ``(B,)`` values; optionally ``resamples`` (its bootstrap count)
+    and ``per_image()`` (JSON outcomes per image kept in metrics.json for paired tests).
+    """
 
     def update(self, outputs: Any, batch: Any) -> None: ...
 

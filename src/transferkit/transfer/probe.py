@@ -21,6 +21,7 @@ from torch import nn
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.core.recipe import POOLED_TASKS
+from transferkit.core.stats import summary_of
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.linear import (
     DEFAULT_L2,
@@ -165,13 +166,20 @@ def check_probe_config(cfg: RunConfig) -> None:
 
 
 def split_metrics(
-    task, names, logits: torch.Tensor, target: torch.Tensor, model=None, decide: bool = False
+    task,
+    names,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    model=None,
+    decide: bool = False,
+    intervals: bool = False,
 ) -> dict[str, Any]:
     """The task's metrics (and the loss) of probe ``logits`` against ``target``: cross-entropy,
     or mean binary cross-entropy for multi-label targets, as the task's validation loss.
 
     With ``model``, a task's decision fitted on val (multi-label thresholds) is judged as
     ``model`` stores it, or, with ``decide``, fitted on these logits and stored in ``model``.
+    With ``intervals``, their bootstrap intervals and per-image outcomes too (final numbers).
     """
     metrics_for = getattr(task, "metrics_for", None)
     use_model = metrics_for is not None and model is not None
@@ -184,7 +192,9 @@ def split_metrics(
     out = {"loss": float(loss), **metrics.compute()}
     settle = getattr(task, "settle_decision", None)
     # As in engine.evaluation: a decision (multi-label thresholds) is fitted on val only.
-    return settle(model, out, decide) if settle and model is not None else out
+    if settle and model is not None:
+        out = settle(model, out, decide)
+    return {**out, **summary_of(metrics)} if intervals else out
 
 
 def probe_device(accelerator: str) -> torch.device:

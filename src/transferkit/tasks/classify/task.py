@@ -15,6 +15,7 @@ from transferkit.data.augment import augment_from_config, classification_train_t
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.transforms.classify import eval_transform
+from transferkit.tasks.classify.stats import classification_resample
 from transferkit.tasks.common.heads import check_weights
 from transferkit.tasks.common.pooled import DEFAULT_HEAD, HEADS, ClassifierNet, make_head
 from transferkit.transfer.model import TransferModel
@@ -42,6 +43,28 @@ class ClassificationMetrics:
             return {}
         probs, target = torch.cat(self._probs), torch.cat(self._targets)
         return classification_metrics(probs, target, self.class_names)
+
+    @property
+    def num_images(self) -> int:
+        """Images seen so far (the bootstrap's ``N``)."""
+        return sum(len(t) for t in self._targets)
+
+    def per_image(self) -> dict[str, list[int]]:
+        """Each image's ``target`` and predicted class ``pred``, in the order seen: what paired
+        tests between runs and k-fold's out-of-fold predictions are made from."""
+        probs, target = torch.cat(self._probs), torch.cat(self._targets)
+        return {"target": target.tolist(), "pred": probs.argmax(dim=1).tolist()}
+
+    def resample(self, weights):
+        """Accuracy, macro F1 (and top-5 accuracy) under bootstrap ``weights`` (``core.stats``)."""
+        probs, target = torch.cat(self._probs), torch.cat(self._targets)
+        c = len(self.class_names)
+        top5 = None
+        if c >= 5:
+            top5 = (probs.topk(5, dim=1).indices == target[:, None]).any(dim=1).numpy()
+        return classification_resample(target.numpy(), probs.argmax(dim=1).numpy(), c, top5)(
+            weights
+        )
 
 
 def classification_metrics(

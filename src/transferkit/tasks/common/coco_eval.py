@@ -144,7 +144,7 @@ def _run_pycocotools(gt, results, iou_type, categories):
         coco_gt = COCO()
         coco_gt.dataset = gt
         coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(results) if results else _empty_results(coco_gt)
+        coco_dt = coco_gt.loadRes(results) if results else empty_results(coco_gt)
         ev = COCOeval(coco_gt, coco_dt, iou_type)
         ev.evaluate()
         ev.accumulate()
@@ -152,7 +152,7 @@ def _run_pycocotools(gt, results, iou_type, categories):
     return list(ev.stats[: len(STAT_KEYS)]), _per_class(ev.eval["precision"], categories)
 
 
-def _empty_results(coco_gt):
+def empty_results(coco_gt):
     # pycocotools' loadRes cannot take an empty list; an empty result set is still scorable.
     from pycocotools.coco import COCO
 

@@ -15,6 +15,9 @@ from transferkit.core.config import ModelSettings, RunConfig
 from transferkit.data.boxes import xyxy_to_xywh_list
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.detection import load_box_data
+from transferkit.tasks.common.coco_bootstrap import INTERVAL as COCO_INTERVAL
+from transferkit.tasks.common.coco_bootstrap import RESAMPLES as COCO_RESAMPLES
+from transferkit.tasks.common.coco_bootstrap import coco_resample
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original
 from transferkit.tasks.common.detectors import (
@@ -39,6 +42,7 @@ class DetectionMetrics:
         self.images: list[dict] = []
         self.annotations: list[dict] = []
         self.results: list[dict] = []
+        self._resample = None  # built on first use: COCOeval matches the images once
 
     def update(self, outputs: list[dict[str, torch.Tensor]], batch: Any) -> None:
         """Add one batch: ``outputs`` are detections already mapped to the original images."""
@@ -65,15 +69,32 @@ class DetectionMetrics:
                     }
                 )
             self.results += detections_to_results(pred, image_id)
+        self._resample = None
 
     def compute(self) -> dict[str, Any]:
         """COCO keys (``map``, ``map_50`` …, ``map_per_class``) over everything seen."""
-        gt = {
+        return evaluate_coco(self._ground_truth(), self.results, "bbox")
+
+    resamples = COCO_RESAMPLES  # the bootstrap count intervals of this task use
+    interval_method = COCO_INTERVAL  # mAP of few images runs high: the basic bootstrap
+
+    @property
+    def num_images(self) -> int:
+        """Images seen so far (the bootstrap's ``N``)."""
+        return len(self.images)
+
+    def resample(self, weights):
+        """``map``, ``map_50``, ``map_75`` under bootstrap ``weights`` (``core.stats``)."""
+        if self._resample is None:
+            self._resample = coco_resample(self._ground_truth(), self.results, "bbox")
+        return self._resample(weights)
+
+    def _ground_truth(self) -> dict[str, Any]:
+        return {
             "images": self.images,
             "annotations": self.annotations,
             "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
         }
-        return evaluate_coco(gt, self.results, "bbox")
 
 
 def detections_to_results(

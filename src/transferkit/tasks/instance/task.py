@@ -32,6 +32,9 @@ from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.detection import load_box_data
 from transferkit.data.datasets.instance import InstanceDataset, check_records
 from transferkit.data.masks import mask_to_rle
+from transferkit.tasks.common.coco_bootstrap import INTERVAL as COCO_INTERVAL
+from transferkit.tasks.common.coco_bootstrap import RESAMPLES as COCO_RESAMPLES
+from transferkit.tasks.common.coco_bootstrap import coco_resample
 from transferkit.tasks.common.coco_eval import evaluate_coco
 from transferkit.tasks.common.detections import to_original_with_masks
 from transferkit.tasks.common.detectors import (
@@ -126,6 +129,7 @@ class InstanceMetrics:
         self.images: list[dict] = []
         self.annotations: list[dict] = []
         self.results: list[dict] = []
+        self._resample = None  # built on first use: COCOeval matches the images once
 
     def update(self, outputs: list[dict[str, torch.Tensor]], batch: Any) -> None:
         """Add one batch of predictions already mapped to the original images."""
@@ -138,6 +142,7 @@ class InstanceMetrics:
                     {"id": len(self.annotations) + 1, "image_id": image_id, **ann}
                 )
             self.results += instances_to_results(pred, image_id)
+        self._resample = None
 
     def compute(self) -> dict[str, Any]:
         """``mask_map``, ``mask_map_50`` … (segm) and ``map``, ``map_50`` … (bbox)."""
@@ -151,6 +156,28 @@ class InstanceMetrics:
             **evaluate_coco(gt, self.results, "segm", prefix="mask_"),
             **evaluate_coco(gt, boxes, "bbox"),
         }
+
+    resamples = COCO_RESAMPLES  # the bootstrap count intervals of this task use
+    interval_method = COCO_INTERVAL  # mAP of few images runs high: the basic bootstrap
+
+    @property
+    def num_images(self) -> int:
+        """Images seen so far (the bootstrap's ``N``)."""
+        return len(self.images)
+
+    def resample(self, weights):
+        """``mask_map*`` (segm) and ``map*`` (bbox) under bootstrap ``weights`` (``core.stats``)."""
+        if self._resample is None:
+            gt = {
+                "images": self.images,
+                "annotations": self.annotations,
+                "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)],
+            }
+            boxes = [{k: v for k, v in r.items() if k != "segmentation"} for r in self.results]
+            masks = coco_resample(gt, self.results, "segm", prefix="mask_")
+            bbox = coco_resample(gt, boxes, "bbox")
+            self._resample = lambda w: {**masks(w), **bbox(w)}
+        return self._resample(weights)
 
 
 def _fit_target(t: dict) -> dict[str, torch.Tensor]:

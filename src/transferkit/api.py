@@ -103,6 +103,8 @@ def fit(
         return _run(cfg, Path(out), resume=True)
     if isinstance(config, (str, Path)):
         config = RunConfig.load(config)
+    if isinstance(settings.get("unlabelled"), Path):
+        settings["unlabelled"] = str(settings["unlabelled"])
     cfg = (config or RunConfig()).with_values(path=str(data) if data else None, **settings)
     if not cfg.data.path:
         raise ConfigError(

@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seed of the train/val/test carve, as train's --split-seed (default 0)",
     )
     p.add_argument("--num-workers", dest="num_workers", type=int)
+    p.add_argument("--unlabelled", help="not supported yet (train --unlabelled compares both)")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     p.set_defaults(func=run)
 
@@ -56,6 +57,7 @@ SETTINGS = (
     "test_fraction",
     "split_seed",
     "num_workers",
+    "unlabelled",
     "quiet",
 )
 

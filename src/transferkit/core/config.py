@@ -19,6 +19,7 @@ from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
 from transferkit.core.recipe import check_augment, check_init, crop_pair
+from transferkit.core.unlabelled_opts import check_unlabelled
 
 TASKS = ("classify", "detect", "segment", "instance")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
@@ -51,6 +52,7 @@ class DataSettings:
     crop_scale: list[float] | None = None  # [min, max] share of the area a random crop keeps
     jitter: float | None = None  # brightness, contrast and saturation jitter strength
     rotation: float | None = None  # largest random rotation in degrees
+    unlabelled: str | None = None  # classify: a folder (or text file of paths) of unlabelled images
 
     def __post_init__(self):
         if self.crop_scale is not None:  # "0.8,1.0" (the CLI), [0.8, 1.0] (YAML), a tuple (API)
@@ -80,6 +82,8 @@ class TransferSettings:
     bn: str = "auto"  # BN_CHOICES; whose norm statistics stay fixed (see resolved_bn)
     init: str = "auto"  # fine-tuning head init: probe (LP-FT) | random | auto (probe if it can)
     budget: int | str | None = None  # auto: trial epochs (12) or minutes ("5m"); None: 3 x epochs
+    adapt: str = "none"  # bn: AdaBN on the unlabelled images (core.unlabelled_opts)
+    semi: str = "auto"  # self-training | none; auto: self-training when unlabelled images are given
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,7 @@ def validate(cfg: RunConfig) -> None:
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)
+    check_unlabelled(cfg)
     _check_class_weights(cfg)
     for name, value, low in (
         ("epochs", cfg.train.epochs, 1),

@@ -77,6 +77,12 @@ def compare(
     base = (config or RunConfig()).with_values(
         path=str(data), backbone=backbone, epochs=epochs, seed=seed, **settings
     )
+    if base.data.unlabelled:
+        raise ConfigError(
+            "compare --unlabelled is not supported yet",
+            hint="use train --unlabelled PATH: its semi.json holds the scores with and without "
+            "the unlabelled images, side by side",
+        )
     runs = [(name, base.with_values(strategy=name)) for name in names]
     if with_scratch:
         runs.append(("scratch", base.with_values(strategy="full", weights="none")))

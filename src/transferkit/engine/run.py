@@ -13,6 +13,7 @@ from transferkit.core.config import RunConfig
 from transferkit.engine import auto_search, loop
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.probe_run import fit_probe
+from transferkit.engine.semi_run import check_semi_run, run_semi
 from transferkit.engine.start import begin, needs_probe, resumed_start
 from transferkit.runs.record import RunResult
 from transferkit.transfer import auto
@@ -32,6 +33,11 @@ def run(
     A probe has no epochs to resume: ``resume`` on a probe run fits it again.
     """
     out = Path(out)
+    if cfg.data.unlabelled:  # adapt and self-train first (engine.semi_run)
+        check_semi_run(cfg, resume)
+        if cfg.transfer.strategy == "probe":
+            check_probe_config(cfg)
+        return run_semi(cfg, out, cache_dir)
     strategy = cfg.transfer.strategy
     if strategy not in ("auto", "probe"):  # a resumed run's config holds what auto chose
         return fine_tune(cfg, out, resume, cache_dir=cache_dir)

@@ -27,6 +27,7 @@ from transferkit.zoo.backbone import DataConfig
 
 AUTO_FILE = "auto.json"
 AUGMENT_FILE = "augment.json"
+SEMI_FILE = "semi.json"
 
 
 @dataclass
@@ -117,6 +118,11 @@ class RunRecord:
     def augment_choice(self, record: dict[str, Any]) -> None:
         """``augment.json``: the training augmentation used and the check that decided it."""
         write_json(self.path / AUGMENT_FILE, record)
+
+    def semi_choice(self, record: dict[str, Any]) -> None:
+        """``semi.json``: the unlabelled images used, pseudo-labels per round, scores with and
+        without them, and which model the guard kept."""
+        write_json(self.path / SEMI_FILE, record)
 
     def epoch(
         self,

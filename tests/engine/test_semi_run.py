@@ -120,7 +120,7 @@ def test_bad_unlabelled_images_are_counted_and_skipped(tmp_path):
 
 
 def test_a_text_file_of_paths_is_read_relative_to_it(tmp_path):
-    pool = make_image_folder(tmp_path / "pool", classes=("red",), per_class=3)
+    make_image_folder(tmp_path / "pool", classes=("red",), per_class=3)
     listing = tmp_path / "list.txt"
     listing.write_text("# unlabelled\npool/red/red_0.png\n\npool/red/red_2.png\n")
     assert [p.rsplit("/", 1)[-1] for p in read_unlabelled(listing).paths] == [

@@ -6,7 +6,8 @@ is extracted; fit the labelled-only probe; self-train on cached features (``tran
 keep the self-trained probe only if val accuracy does not drop beyond noise. A probe run records
 the kept probe; a fine-tuning run trains the labelled-only LP-FT and, when self-training was kept,
 an LP-FT from the self-trained probe on labelled + pseudo-labelled images, both in scratch folders
-inside the run, and the guard keeps one. ``semi.json`` says what happened and why.
+inside the run, and the guard keeps one. With ``--adapt bn`` each fine-tuned model is adapted again afterwards
+(``engine.semi_after``). ``semi.json`` says what happened and why.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from transferkit.data.unlabelled import UnlabelledImages, list_unlabelled, read_
 from transferkit.engine import loop
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.probe_run import fit_probe
+from transferkit.engine.semi_after import adapt_after
 from transferkit.engine.start import Start, begin
 from transferkit.runs.record import RunRecord, RunResult
 from transferkit.transfer.adabn import adapt_batchnorm, check_batchnorm
@@ -74,7 +76,7 @@ def run_semi(cfg: RunConfig, out: Path, cache_dir: str | Path | None = None) -> 
         semi, record["self_training"] = _self_train(cfg, prepared, cache, labelled, images)
     if cfg.transfer.strategy == "probe":
         return _probe_result(cfg, out, prepared, cache, labelled, semi, record)
-    return _fine_tune(cfg, out, prepared, cache, labelled, semi, record)
+    return _fine_tune(cfg, out, prepared, cache, labelled, semi, record, images.paths)
 
 
 def _self_train(cfg, prepared: Prepared, cache, labelled: ProbeOutcome, images):
@@ -137,39 +139,43 @@ def _probe_result(cfg, out, prepared, cache, labelled, semi, record) -> RunResul
     return result
 
 
-def _fine_tune(cfg, out, prepared, cache, labelled, semi, record) -> RunResult:
+def _fine_tune(cfg, out, prepared, cache, labelled, semi, record, files) -> RunResult:
     """LP-FT without (and, when self-training was kept, with) pseudo-labels; the guard keeps one."""
     initial = {k: v.detach().clone() for k, v in prepared.backbone.state_dict().items()}
     flags = [p.requires_grad for p in prepared.backbone.parameters()]
+    monitor = prepared.task.monitor
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=out) as scratch:
         run_cfg, start = begin(cfg, Path(scratch) / "labelled", prepared, cache, labelled)
-        plain = loop.fit(run_cfg, Path(scratch) / "labelled", False, prepared, start)
-        kept, why = plain, "no self-trained probe to fine-tune from"
+        plain = _train(run_cfg, prepared, Path(scratch) / "labelled", start, files)
+        kept, tuned, why = plain, None, "no self-trained probe to fine-tune from"
         if semi is not None:
             prepared.backbone.load_state_dict(initial)  # both start from the same backbone
             for p, flag in zip(prepared.backbone.parameters(), flags):
                 p.requires_grad_(flag)
             with_pseudo = _with_pseudo(prepared, semi[1])
-            semi_start = _semi_start(start, semi[0])
-            semi_run = loop.fit(run_cfg, Path(scratch) / "semi", False, with_pseudo, semi_start)
-            n_val = len(prepared.splits.val)
-            monitor = prepared.task.monitor
-            keep, why = guard(
-                plain.metrics["val"][monitor], semi_run.metrics["val"][monitor], n_val
-            )
-            kept = semi_run if keep else plain
+            semi_start = _semi_start(semi[0])
+            tuned = _train(run_cfg, with_pseudo, Path(scratch) / "semi", semi_start, files)
+            val = (r.metrics["val"][monitor] for r in (plain, tuned))
+            keep, why = guard(*val, len(prepared.splits.val))
+            kept = tuned if keep else plain
         record["fine_tune"] = {
             "pseudo_labelled_images": len(semi[1]) if semi else 0,
-            "labelled_only": _run_scores(plain, prepared.task.monitor),
-            "with_unlabelled": _run_scores(semi_run, prepared.task.monitor) if semi else None,
+            "labelled_only": _run_scores(plain, monitor),
+            "with_unlabelled": _run_scores(tuned, monitor) if tuned else None,
         }
-        record["kept"] = "with_unlabelled" if kept is not plain else "labelled_only"
+        record["kept"] = "with_unlabelled" if kept is tuned else "labelled_only"
         record["reason"] = why
         console.info(f"self-training (fine-tuned): {why}")
         RunRecord(out).adopt(kept.run_dir)
     RunRecord(out).semi_choice(record)
     return RunResult(out, kept.metrics, kept.history, kept.seconds)
+
+
+def _train(cfg: RunConfig, prepared: Prepared, folder: Path, start: Start, files) -> RunResult:
+    """One LP-FT run in ``folder``; with ``--adapt bn``, AdaBN again after it."""
+    result = loop.fit(cfg, folder, False, prepared, start)
+    return adapt_after(cfg, prepared, result, files) if cfg.transfer.adapt == "bn" else result
 
 
 def _run_scores(result: RunResult, monitor: str) -> dict[str, float]:
@@ -184,7 +190,7 @@ def _with_pseudo(prepared: Prepared, pseudo: list[tuple[str, int]]) -> Prepared:
     return dataclasses.replace(prepared, splits=dataclasses.replace(prepared.splits, train=both))
 
 
-def _semi_start(start: Start, outcome: ProbeOutcome) -> Start:
+def _semi_start(outcome: ProbeOutcome) -> Start:
     """The fine-tuning start from the self-trained probe's head."""
     weight, bias = (t.detach().float().cpu() for t in (outcome.fit.weight, outcome.fit.bias))
     label = "probe self-trained on labelled + pseudo-labelled images"

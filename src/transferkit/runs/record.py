@@ -20,7 +20,7 @@ from torch import nn
 
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, RunDirError
-from transferkit.core.fileio import write_json
+from transferkit.core.fileio import read_json, write_json
 from transferkit.runs import checkpoint as ckpt
 from transferkit.runs.rundir import RunDir, RunHandle
 from transferkit.zoo.backbone import DataConfig
@@ -146,6 +146,13 @@ class RunRecord:
         # Written last and self-contained (it holds the model too): a kill at any point leaves
         # either the previous epoch's state or this one's, never a mix.
         ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
+
+    def replace_best(self, model: nn.Module, **note: Any) -> None:
+        """Rewrite the best checkpoint with ``model``, its metadata kept and ``note`` added (AdaBN
+        after fine-tuning changes the BatchNorm statistics of the best model, nothing else)."""
+        meta = read_json(self.dir.best.with_suffix(".json"))
+        meta.pop("sha256", None)
+        ckpt.save_model(self.dir.best, model, {**meta, **note})
 
     def probe_checkpoint(self, history: list[dict[str, Any]], model: nn.Module, meta) -> None:
         """The probe's one fit: history (one row per L2), best checkpoint, last = best."""

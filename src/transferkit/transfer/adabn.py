@@ -18,6 +18,10 @@ from torch.utils.data import DataLoader
 from transferkit.core.errors import ConfigError
 from transferkit.transfer.extract import ImageFiles
 
+# Running statistics settle long before this many images (a mean and a variance per channel);
+# a larger pool is sampled evenly, so a 100,000-image folder costs what 2,048 images cost.
+MAX_IMAGES = 2048
+
 
 def batchnorm_layers(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     """The BatchNorm layers of ``module`` that keep running statistics."""
@@ -48,6 +52,7 @@ def adapt_batchnorm(
     batch_size: int = 64,
     num_workers: int = 0,
     device: torch.device | str = "cpu",
+    max_images: int = MAX_IMAGES,
 ) -> int:
     """Re-estimate the running statistics of every BatchNorm layer of ``backbone`` on ``files``.
 
@@ -55,8 +60,12 @@ def adapt_batchnorm(
     with only the norm layers in train mode (dropout and the rest stay in eval) and no gradient.
     The backbone goes back to its device and modes afterwards; ``backbone.adaptation`` records a
     digest of the new statistics, which keys the feature cache apart from the unadapted features.
-    Returns the number of images seen.
+    At most ``max_images`` files are used, evenly spaced over ``files``. Returns the number of
+    images seen.
     """
+    if len(files) > max_images:
+        step = len(files) / max_images
+        files = [files[int(i * step)] for i in range(max_images)]
     layers = batchnorm_layers(backbone)
     check_batchnorm(backbone, getattr(backbone, "name", type(backbone).__name__))
     home = next(backbone.parameters()).device

@@ -135,9 +135,7 @@ def test_an_empty_folder_is_an_error(tmp_path):
         read_unlabelled(tmp_path / "empty")
 
 
-def test_fine_tuning_trains_with_pseudo_labels_and_records_both(
-    labelled, pool, tiny_zoo, tmp_path
-):
+def test_fine_tuning_trains_with_pseudo_labels_and_records_both(labelled, pool, tiny_zoo, tmp_path):
     result = run(_cfg(labelled, pool, strategy="head", adapt="bn"), tmp_path / "run")
     semi = json.loads((result.run_dir / "semi.json").read_text())
     assert semi["adapt"] == "bn"
@@ -145,4 +143,8 @@ def test_fine_tuning_trains_with_pseudo_labels_and_records_both(
     assert set(tuned["labelled_only"]) == {"val", "test"}
     assert semi["kept"] in ("with_unlabelled", "labelled_only") and semi["reason"]
     assert (result.run_dir / "checkpoints" / "best.safetensors").is_file()
+    # AdaBN again after fine-tuning: the best checkpoint says so, the metrics are the adapted's.
+    best = json.loads((result.run_dir / "checkpoints" / "best.json").read_text())
+    assert best["adabn"] == "re-estimated after fine-tuning"
+    assert result.metrics["adabn_after_fine_tuning"]["images"] == 30
     assert not list(result.run_dir.glob(".semi-runs-*"))  # the scratch runs are gone

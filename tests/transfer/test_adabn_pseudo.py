@@ -71,9 +71,7 @@ def test_threshold_is_the_lowest_confidence_that_meets_the_target():
 
 
 def test_selection_is_class_balanced_by_confidence():
-    probs = torch.tensor(
-        [[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.55, 0.45], [0.2, 0.8], [0.4, 0.6]]
-    )
+    probs = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.55, 0.45], [0.2, 0.8], [0.4, 0.6]])
     index, labels = select(probs, threshold=0.58, quota=2)
     assert index.tolist() == [0, 1, 4, 5]  # class 0 capped at 2; row 3 below the threshold
     assert labels.tolist() == [0, 0, 1, 1]

@@ -124,7 +124,7 @@ def self_train(
         threshold = choose_threshold(confidence, predicted == val_y, target)
         quota = math.ceil(r / rounds * len(unlabelled) / num_classes)
         probs = fit.logits(unlabelled).softmax(1) * usable[:, None]  # atypical: never accepted
-        index, pseudo = select(probs, threshold, quota)
+        chosen, chosen_labels = select(probs, threshold, quota)
         history.append(
             {
                 "round": r,
@@ -133,13 +133,14 @@ def self_train(
                 "threshold": None if math.isinf(threshold) else round(threshold, 4),
                 "quota_per_class": quota,
                 "atypical_left_out": int((~usable).sum()),
-                "pseudo_labels": len(index),
-                "per_class": torch.bincount(pseudo, minlength=num_classes).tolist(),
+                "pseudo_labels": len(chosen),
+                "per_class": torch.bincount(chosen_labels, minlength=num_classes).tolist(),
                 "holdout": holdout_check(val_probs, val_y, target),
             }
         )
-        if len(index) == 0:  # nothing clears the threshold: further rounds would change nothing
+        if len(chosen) == 0:  # nothing clears the threshold: further rounds would change nothing
             break
+        index, pseudo = chosen, chosen_labels  # the last selection the fit was refitted on
         x = torch.cat([train_x, unlabelled[index]])
         y = torch.cat([train_y, pseudo])
         fit, _ = fit_standardised({"train": x, "val": val_x}, {"train": y, "val": val_y},

@@ -59,6 +59,8 @@ def fit(
         config = RunConfig.load(config)
     if settings.get("init_from") and settings.get("backbone") is None:
         settings["backbone"] = f"run:{settings['init_from']}"  # the run's, unless named
+    if isinstance(settings.get("unlabelled"), Path):
+        settings["unlabelled"] = str(settings["unlabelled"])
     cfg = (config or RunConfig()).with_values(path=str(data) if data else None, **settings)
     if not cfg.data.path:
         raise ConfigError(

@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seed of the train/val/test carve, as train's --split-seed (default 0)",
     )
     add_number(p, "--num-workers")
+    p.add_argument("--unlabelled", help="not supported yet (train --unlabelled compares both)")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     p.set_defaults(func=run)
 
@@ -65,6 +66,7 @@ SETTINGS = (
     "test_fraction",
     "split_seed",
     "num_workers",
+    "unlabelled",
     "quiet",
 )
 

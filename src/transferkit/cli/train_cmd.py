@@ -70,7 +70,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --folds: then train the final model on every labelled image (OUT/refit)",
     )
+    _add_unlabelled(p)
     p.set_defaults(func=run)
+
+
+def _add_unlabelled(p: argparse.ArgumentParser) -> None:
+    """Learning from unlabelled images too (classification)."""
+    p.add_argument(
+        "--unlabelled",
+        metavar="PATH",
+        help="classify: a folder of unlabelled images (searched recursively) or a text file of "
+        "paths; self-trains on them (see --semi), copies of val/test images are refused",
+    )
+    p.add_argument(
+        "--adapt",
+        choices=["none", "bn"],
+        help="bn: re-estimate BatchNorm statistics on the --unlabelled images (AdaBN) before "
+        "training; none (default)",
+    )
+    p.add_argument(
+        "--semi",
+        choices=["auto", "self-training", "none"],
+        help="with --unlabelled: self-training (what auto means) pseudo-labels them, kept only "
+        "if val accuracy does not drop beyond noise; none: only --adapt uses them",
+    )
 
 
 def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
@@ -199,6 +222,9 @@ SETTINGS = (
     "on_bad_image",
     "strict",
     "classes",
+    "unlabelled",
+    "adapt",
+    "semi",
     "quiet",
 )
 

@@ -27,6 +27,7 @@ from transferkit.core.recipe import (
     class_list,
     crop_pair,
 )
+from transferkit.core.unlabelled_opts import check_unlabelled
 
 TASKS = ("classify", "detect", "segment", "instance", "multilabel")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
@@ -61,6 +62,7 @@ class DataSettings:
     # brightness, contrast and saturation jitter strength; largest random rotation
     jitter: float | None = number(None, ge=0, le=1, what="a strength", example="0.2")
     rotation: float | None = number(None, ge=0, le=180, what="an angle in degrees", example="15")
+    unlabelled: str | None = None  # classify: a folder (or text file of paths) of unlabelled images
 
     def __post_init__(self):
         check_numbers(self)
@@ -97,6 +99,8 @@ class TransferSettings:
     bn: str = "auto"  # BN_CHOICES; whose norm statistics stay fixed (see resolved_bn)
     init: str = "auto"  # fine-tuning head init: probe (LP-FT) | random | auto (probe if it can)
     budget: int | str | None = None  # auto: trial epochs (12) or minutes ("5m"); None: 3 x epochs
+    adapt: str = "none"  # bn: AdaBN on the unlabelled images (core.unlabelled_opts)
+    semi: str = "auto"  # self-training | none; auto: self-training when unlabelled images are given
 
     def __post_init__(self):
         check_numbers(self)
@@ -275,6 +279,7 @@ def validate(cfg: RunConfig) -> None:
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)
+    check_unlabelled(cfg)
     _check_class_weights(cfg)
 
 

@@ -90,6 +90,12 @@ def compare(
     base = (config or RunConfig()).with_values(
         path=str(data), backbone=backbone, epochs=epochs, seed=seed, **settings
     )
+    if base.data.unlabelled:
+        raise ConfigError(
+            "compare --unlabelled is not supported yet",
+            hint="use train --unlabelled PATH: its semi.json holds the scores with and without "
+            "the unlabelled images, side by side",
+        )
     scores = SCORES.get(base.task)
     if scores is None:
         raise ConfigError(

@@ -13,6 +13,7 @@ from transferkit.core.config import RunConfig
 from transferkit.engine import auto_search, loop
 from transferkit.engine.prepare import Prepared, prepare
 from transferkit.engine.probe_run import fit_probe
+from transferkit.engine.semi_run import check_semi_run, run_semi
 from transferkit.engine.start import begin, needs_probe, resumed_start
 from transferkit.runs.claim import claim
 from transferkit.runs.record import RunResult
@@ -39,11 +40,15 @@ def run(
     replaces reading ``cfg``'s data.
     """
     out, strategy = Path(out), cfg.transfer.strategy
+    if cfg.data.unlabelled:
+        check_semi_run(cfg, resume)
     if strategy == "auto":
         auto.check_auto_config(cfg)
     elif strategy == "probe":
         check_probe_config(cfg)
     with claim(out, resume):
+        if cfg.data.unlabelled:  # adapt and self-train first (engine.semi_run)
+            return run_semi(cfg, out, cache_dir)
         return _claimed(cfg, out, resume, cache_dir, prepared)
 
 

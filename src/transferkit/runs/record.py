@@ -23,7 +23,7 @@ from torch import nn
 from transferkit.core import console
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, RunDirError, TransferkitError
-from transferkit.core.fileio import write_json
+from transferkit.core.fileio import read_json, write_json
 from transferkit.runs import checkpoint as ckpt
 from transferkit.runs import readback
 from transferkit.runs.disk import checkpoint_bytes, size_text, space_shortfall, write_failed
@@ -32,6 +32,7 @@ from transferkit.zoo.backbone import DataConfig
 
 AUTO_FILE = "auto.json"
 AUGMENT_FILE = "augment.json"
+SEMI_FILE = "semi.json"
 
 
 @dataclass
@@ -147,6 +148,11 @@ class RunRecord:
         with self._writing("the augmentation record", self.path / AUGMENT_FILE):
             write_json(self.path / AUGMENT_FILE, record)
 
+    def semi_choice(self, record: dict[str, Any]) -> None:
+        """``semi.json``: the unlabelled images used, pseudo-labels per round, scores with and
+        without them, and which model the guard kept."""
+        write_json(self.path / SEMI_FILE, record)
+
     def epoch(
         self,
         history: list[dict[str, Any]],
@@ -177,6 +183,13 @@ class RunRecord:
         with self._writing(f"the resume state of epoch {epoch}", self.dir.state):
             ckpt.save_training_state(self.dir.state, {**state, "rng": ckpt.rng_state()})
         self.saved_epoch = state["epoch"] + 1
+
+    def replace_best(self, model: nn.Module, **note: Any) -> None:
+        """Rewrite the best checkpoint with ``model``, its metadata kept and ``note`` added (AdaBN
+        after fine-tuning changes the BatchNorm statistics of the best model, nothing else)."""
+        meta = read_json(self.dir.best.with_suffix(".json"))
+        meta.pop("sha256", None)
+        ckpt.save_model(self.dir.best, model, {**meta, **note})
 
     def probe_checkpoint(self, history: list[dict[str, Any]], model: nn.Module, meta) -> None:
         """The probe's one fit: history (one row per L2), best checkpoint, last = best."""

@@ -20,8 +20,9 @@ from transferkit.zoo.backbone import Backbone
 def weights_digest(backbone: Backbone) -> str:
     """The identity of the backbone's weights: the file's sha256, or a digest of the tensors."""
     info = getattr(backbone, "weights_info", None)
+    adapted = getattr(backbone, "adaptation", None)  # AdaBN: same file, other BN statistics
     if isinstance(info, dict) and info.get("sha256"):
-        return f"sha256:{info['sha256']}"
+        return f"sha256:{info['sha256']}" + (f"+adabn:{adapted}" if adapted else "")
     # Random init (or weights of unknown origin): the features depend on the values themselves.
     h = hashlib.sha256()
     for name, t in sorted(backbone.state_dict().items()):

@@ -25,7 +25,9 @@ from transferkit.data.images import load_image_rgb
 from transferkit.zoo.backbone import Backbone
 
 
-class _Images(Dataset):
+class ImageFiles(Dataset):
+    """Image files as tensors under ``transform`` (RGB, as training reads them)."""
+
     def __init__(self, files: Sequence[str], transform: Callable):
         self.files, self.transform = files, transform
 
@@ -74,7 +76,7 @@ def extract_pooled(
     @torch.no_grad()
     def run(files: Sequence[str]) -> torch.Tensor:
         loader = DataLoader(
-            _Images(files, transform), batch_size=batch_size, num_workers=num_workers
+            ImageFiles(files, transform), batch_size=batch_size, num_workers=num_workers
         )
         out = []
         for images in loader:

@@ -110,7 +110,7 @@ def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
         labels[split] = torch.tensor([lab for _, lab in d.samples], device=device)
         offset += len(d)
     start = time.perf_counter()
-    fit, history = _fit_standardised(feats, labels, len(splits.class_names), device)
+    fit, history = fit_standardised(feats, labels, len(splits.class_names), device)
     return ProbeOutcome(
         fit,
         history,
@@ -124,7 +124,7 @@ def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
     )
 
 
-def _fit_standardised(feats, labels, num_classes: int, device) -> tuple[LinearFit, list[dict]]:
+def fit_standardised(feats, labels, num_classes: int, device) -> tuple[LinearFit, list[dict]]:
     """Fit on standardised features (L2 chosen on val when there is one), folded back to raw."""
     with threads_for(feats["train"].numel() * num_classes, device):
         mean = feats["train"].mean(0)

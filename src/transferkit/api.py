@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from torch.utils.data import DataLoader
-
 from transferkit import zoo
 from transferkit.core.config import RunConfig, resolved_bn
 from transferkit.core.errors import ConfigError, DatasetError
@@ -31,7 +29,7 @@ from transferkit.data.mask_convert import coco_to_masks, masks_to_coco
 from transferkit.engine.compare import compare, parse_strategies
 from transferkit.engine.curve import CurveResult, run_curve
 from transferkit.engine.demo import run_demo
-from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.evaluate_run import evaluate_run
 from transferkit.engine.run import run as _run
 from transferkit.export import export
 from transferkit.export.onnx_export import sidecar_path
@@ -130,34 +128,14 @@ def evaluate(
     data: str | Path | None = None,
     split: str | None = None,
     batch_size: int = 32,
+    use_stored: bool = True,
 ) -> dict[str, Any]:
-    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``)."""
-    handle = load_run(run_dir)
-    cfg = handle.config.with_values(path=str(data) if data else None)
-    task = get_task(cfg.task, cfg)
-    splits = task.load_data(cfg, handle.data_config)
-    missing = sorted(set(splits.class_names) - set(handle.class_names))
-    if missing:
-        raise DatasetError(
-            f"{cfg.data.path} has classes the run was not trained on: {', '.join(missing[:5])}",
-            hint=f"the run knows: {', '.join(handle.class_names[:10])}",
-        )
-    if splits.class_names != handle.class_names:
-        raise DatasetError(
-            f"{cfg.data.path}: class list differs from the run's ({len(splits.class_names)} vs "
-            f"{len(handle.class_names)} classes)",
-            hint="evaluate on data with the same class folders / categories as training",
-        )
-    chosen = split or ("test" if splits.test is not None and len(splits.test) else "val")
-    dataset = splits.test if chosen == "test" else splits.val
-    if dataset is None or len(dataset) == 0:
-        raise DatasetError(
-            f"{cfg.data.path} has no '{chosen}' split",
-            hint="use --split val, or add a test split to the data",
-        )
-    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=task.collate)
-    metrics = run_evaluation(None, task, handle.model, loader, handle.class_names)
-    return {"split": chosen, **metrics}
+    """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``).
+
+    The run's own split, unchanged since training, is answered from the predictions its final
+    evaluation stored; ``use_stored=False`` runs the model on it again.
+    """
+    return evaluate_run(run_dir, data, split, batch_size, use_stored)
 
 
 def evaluate_predictions(task: str, data: str | Path, predictions: str | Path) -> dict[str, Any]:

@@ -10,18 +10,51 @@ from lightning.fabric import Fabric
 from torch.utils.data import DataLoader
 
 
+class _Recording:
+    """The task's metrics, also keeping one row per image (the task's ``prediction_rows``)."""
+
+    def __init__(self, metrics, rows_of, class_names: list[str], rows: list[dict]):
+        self.metrics, self.rows_of, self.class_names, self.rows = (
+            metrics,
+            rows_of,
+            class_names,
+            rows,
+        )
+
+    def update(self, outputs: Any, batch: Any) -> None:
+        self.metrics.update(outputs, batch)
+        self.rows.extend(self.rows_of(outputs, batch, self.class_names))
+
+    def compute(self) -> dict[str, Any]:
+        return self.metrics.compute()
+
+    def reset(self) -> None:
+        self.metrics.reset()
+        self.rows.clear()
+
+
 @torch.no_grad()
 def run_evaluation(
-    fabric: Fabric | None, task, model, loader: DataLoader, class_names: list[str]
+    fabric: Fabric | None,
+    task,
+    model,
+    loader: DataLoader,
+    class_names: list[str],
+    rows: list[dict] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on every batch of ``loader``; returns ``{"loss": …, **metrics}``.
 
     Every process evaluates the whole loader, so all ranks reach the same early-stopping decision
-    without a metric all-gather; validation sets in transfer learning are small.
+    without a metric all-gather; validation sets in transfer learning are small. Given ``rows``
+    (a list) and a task with the ``prediction_rows`` hook, the per-image predictions are
+    appended to it in loader order.
     """
     was_training = model.training
     model.eval()
     metrics = task.make_metrics(class_names)
+    rows_of = getattr(task, "prediction_rows", None)
+    if rows is not None and rows_of is not None:
+        metrics = _Recording(metrics, rows_of, class_names, rows)
     total, batches = 0.0, 0
     for batch in loader:
         if fabric is not None:
@@ -41,14 +74,18 @@ def run_evaluation(
 
 def final_metrics(s) -> dict[str, Any]:
     """Metrics of the best checkpoint on val (and test when there is one), for the training
-    session ``s`` (``engine.loop``); the headline split's numbers also flat at the top level."""
+    session ``s`` (``engine.loop``); the headline split's numbers also flat at the top level.
+    The per-image predictions behind them go into the run's ``predictions/`` folder."""
     s.record.load_best(s.model)
     out: dict[str, Any] = {}
     for split, dataset in (("val", s.splits.val), ("test", s.splits.test)):
         if dataset is None or len(dataset) == 0:
             continue
         loader = DataLoader(dataset, batch_size=s.cfg.train.batch_size, collate_fn=s.task.collate)
-        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, s.splits.class_names)
+        rows: list[dict] = []
+        out[split] = run_evaluation(s.fabric, s.task, s.model, loader, s.splits.class_names, rows)
+        if rows and s.fabric.is_global_zero:  # computed once, read by report / evaluate / compare
+            s.record.predictions(split, dataset, rows)
     headline = out.get("test") or out.get("val") or {}
     for k, v in headline.items():  # flat top-level keys: the split that best measures the model
         if isinstance(v, (int, float)):

@@ -63,7 +63,8 @@ def fit_probe(
         f"{out.fit_seconds:.2f}s for {len(out.history)} fits)"
     )
     trainable = layer.weight.numel() + layer.bias.numel()
-    metrics = _metrics(task, names, out, trainable)
+    logits = {s: out.fit.logits(out.features[s]) for s in ("val", "test") if s in out.features}
+    metrics = _metrics(task, names, out, logits, trainable)
     cfg = cfg.replace(transfer={"strategy": "probe"})
     record = RunRecord(out_dir)
     plan = {"strategy": "probe", "frozen": "backbone", "head": "linear"}
@@ -78,6 +79,9 @@ def fit_probe(
     }
     model.cpu()
     record.probe_checkpoint(out.history, model, meta)
+    for split, split_logits in logits.items():  # kept for the report, evaluate and compare
+        rows = task.prediction_rows(split_logits, (None, out.labels[split]), names)
+        record.predictions(split, getattr(splits, split), rows)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     record.finish(metrics)
@@ -86,13 +90,12 @@ def fit_probe(
     return RunResult(record.path, metrics, out.history, seconds)
 
 
-def _metrics(task, names, out: ProbeOutcome, trainable: int) -> dict[str, Any]:
-    """Val (and test) metrics of the probe's logits, the headline split flat, the fit's record."""
+def _metrics(task, names, out: ProbeOutcome, logits, trainable: int) -> dict[str, Any]:
+    """Val (and test) metrics of the probe's ``logits``, the headline split flat, the fit's
+    record."""
     metrics: dict[str, Any] = {}
-    for split in ("val", "test"):
-        if split in out.features:
-            logits = out.fit.logits(out.features[split])
-            metrics[split] = split_metrics(task, names, logits, out.labels[split])
+    for split, split_logits in logits.items():
+        metrics[split] = split_metrics(task, names, split_logits, out.labels[split])
     headline = metrics.get("test") or metrics.get("val") or {}
     metrics.update({k: v for k, v in headline.items() if isinstance(v, (int, float))})
     metrics["evaluated_split"] = "test" if "test" in metrics else "val"

@@ -22,6 +22,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, RunDirError
 from transferkit.core.fileio import write_json
 from transferkit.runs import checkpoint as ckpt
+from transferkit.runs import predictions as stored
 from transferkit.runs.rundir import RunDir, RunHandle
 from transferkit.zoo.backbone import DataConfig
 
@@ -156,6 +157,11 @@ class RunRecord:
     def finish(self, metrics: dict[str, Any]) -> None:
         """The final metrics (val, and test when there is a test split)."""
         write_json(self.dir.metrics, metrics)
+
+    def predictions(self, split: str, dataset, rows: list[dict[str, Any]]) -> None:
+        """``predictions/<split>.*``: the final evaluation's per-image predictions of
+        ``dataset`` (written after the best checkpoint they come from)."""
+        stored.write_split(self.path, split, dataset, rows)
 
     def resume_state(self, model, optimizer, scheduler) -> dict[str, Any]:
         """Load the last completed epoch into ``model``, ``optimizer``, ``scheduler`` and RNGs."""

@@ -24,6 +24,7 @@ from transferkit import zoo
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import RunDirError
 from transferkit.core.fileio import atomic_write_text, read_json, write_json
+from transferkit.runs import predictions
 from transferkit.runs.checkpoint import load_model_weights
 from transferkit.tasks import get_task
 from transferkit.transfer.model import TransferModel
@@ -111,6 +112,11 @@ class RunHandle:
     data_config: DataConfig
     model: TransferModel
     checkpoint: dict[str, Any]
+
+    def stored_predictions(self, split: str, dataset=None) -> list[dict[str, Any]] | None:
+        """The final evaluation's per-image predictions of ``split``, when they still describe
+        this checkpoint and ``dataset`` (``runs.predictions.read_split``); else None."""
+        return predictions.read_split(self.run_dir.path, split, dataset)
 
 
 def load_run(path: str | Path, which: str = "best", device: str = "cpu") -> RunHandle:

@@ -6,12 +6,13 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 
 def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     """Print a rich table to stdout (plain text when stdout is not a terminal)."""
+    # rich costs a tenth of a second to import: only commands that print a table pay for it
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col, overflow="fold")

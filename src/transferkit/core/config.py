@@ -13,8 +13,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
@@ -174,6 +172,8 @@ class RunConfig:
 
     def save(self, path: str | Path) -> Path:
         """Write the config as YAML, atomically."""
+        import yaml  # not at the top: ``transferkit --help`` reads no YAML
+
         return atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
@@ -184,6 +184,8 @@ class RunConfig:
             raise ConfigError(
                 f"config file not found: {path}", hint="check the path given to --config"
             )
+        import yaml
+
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:

@@ -3,11 +3,13 @@ metrics of a run's best checkpoint, and the check that DDP replicas ended alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from lightning.fabric import Fabric
 from torch.utils.data import DataLoader
+
+if TYPE_CHECKING:  # Lightning is imported by the training loop only (``evaluate`` never needs it)
+    from lightning.fabric import Fabric
 
 
 class _Recording:

@@ -11,11 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lightning.fabric import Fabric
-from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
-from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
 from transferkit.core import console
@@ -30,6 +27,9 @@ from transferkit.report import write_report_safely
 from transferkit.runs.record import RunRecord, RunResult
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
+
+if TYPE_CHECKING:
+    from lightning.fabric import Fabric
 
 
 def fit(
@@ -46,6 +46,12 @@ def fit(
     ``start`` (:func:`transferkit.engine.start.begin`) holds the probe's head for LP-FT: loaded
     before training, evaluated as epoch 0. Without it the head starts random.
     """
+    # Lightning (about 2.5 s to import) is needed here only: the probe, evaluate, predict and
+    # rank never pay for it.
+    from lightning.fabric import Fabric
+    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
+    from lightning.fabric.strategies import DDPStrategy
+
     t = cfg.train
     if t.devices > 1 or t.num_nodes > 1:
         # torchrun / SLURM start the processes themselves; otherwise spawn them here, which works

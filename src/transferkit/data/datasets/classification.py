@@ -9,11 +9,9 @@ into val/test where the source gives none, and wraps each split in a
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from torchvision.transforms import v2
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.datasets import DataSplits
 from transferkit.data.formats.class_folder import Entry, Listing, list_source
-from transferkit.data.images import inspect_image, load_image_rgb
+from transferkit.data.images import load_image_rgb
 from transferkit.data.splits import SPLIT_NAMES, carve, check_fractions
+from transferkit.data.verified import verify_images
 
 _SHOWN = 5  # bad files listed by name in an error message; the rest are counted
 
@@ -146,23 +145,9 @@ def sort_class_names(names: Iterable[str]) -> list[str]:
 def _verify(
     entries: list[Entry], threads: int | None, progress: Callable[[int, int], None] | None
 ) -> tuple[dict[str, tuple[int, int]], list[tuple[Entry, str]]]:
-    """Decode each image once; return sizes of the good ones by path, and the bad entries."""
-    paths = sorted({str(e.path) for e in entries})
-    threads = threads or min(8, os.cpu_count() or 1)
-    sizes: dict[str, tuple[int, int]] = {}
-    errors: dict[str, str] = {}
-
-    def check(p: str) -> None:
-        try:
-            sizes[p] = inspect_image(p)
-        except DatasetError as e:
-            errors[p] = e.message
-
-    # PIL releases the GIL while decoding, so threads overlap the decoding work.
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for done, _ in enumerate(pool.map(check, paths), start=1):
-            if progress:
-                progress(done, len(paths))
+    """Decode each image once (or recall it unchanged); sizes of the good ones by path, and the
+    bad entries."""
+    sizes, errors = verify_images((str(e.path) for e in entries), threads, progress)
     bad = [(e, errors[str(e.path)]) for e in entries if str(e.path) in errors]
     return sizes, bad
 

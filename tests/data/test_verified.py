@@ -77,3 +77,23 @@ def test_memory_is_only_a_cache(tmp_path, decodes):
     decodes.clear()
     load_classification_data(data)
     assert len(decodes) == 6  # unreadable memory: everything decoded again, nothing fails
+
+
+def test_large_jpegs_decode_at_reduced_scale_keeping_the_size_asked_for(tmp_path):
+    import numpy as np
+
+    from transferkit.data.images import load_image_rgb
+
+    yy, xx = np.mgrid[0:480, 0:640]
+    pixels = np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "photo.jpg", quality=95)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    full = load_image_rgb(tmp_path / "photo.jpg")
+    reduced = load_image_rgb(tmp_path / "photo.jpg", min_size=100)
+    assert full.size == (640, 480)
+    assert reduced.size == (160, 120)  # 1/4 scale: both sides still >= 100
+    assert load_image_rgb(tmp_path / "photo.jpg", min_size=300).size == (640, 480)
+    assert load_image_rgb(tmp_path / "photo.png", min_size=100).size == (640, 480)
+    # The reduced decode is a downscale of the same picture, not another one.
+    shrunk = np.asarray(full.resize(reduced.size, Image.BOX), dtype=np.float32)
+    assert np.abs(np.asarray(reduced, dtype=np.float32) - shrunk).mean() < 8

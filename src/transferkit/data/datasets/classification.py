@@ -56,6 +56,7 @@ class ClassificationDataset(Dataset):
     ``samples`` holds ``(path, label)`` pairs and ``class_names`` maps labels back to names, so
     prediction and reports can name files and classes. Without a transform an item is the RGB
     image as a float tensor in [0, 1] (no normalisation: that needs the backbone's data config).
+    ``decode_size`` lets large JPEGs decode at reduced scale (``images.load_image_rgb``).
     """
 
     def __init__(
@@ -63,9 +64,11 @@ class ClassificationDataset(Dataset):
         samples: list[tuple[str, int]],
         class_names: list[str],
         transform: Callable[[Any], torch.Tensor] | None = None,
+        decode_size: int | None = None,
     ):
         self.samples = samples
         self.class_names = class_names
+        self.decode_size = decode_size
         self.transform = transform or v2.Compose(
             [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
         )
@@ -80,7 +83,7 @@ class ClassificationDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        return self.transform(load_image_rgb(path)), label
+        return self.transform(load_image_rgb(path, self.decode_size)), label
 
 
 def load_classification_data(
@@ -95,6 +98,7 @@ def load_classification_data(
     eval_transform: Callable[[Any], torch.Tensor] | None = None,
     verify_threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    decode_sizes: tuple[int | None, int | None] = (None, None),
 ) -> DataSplits:
     """Read an image folder or CSV into train/val(/test) datasets with a summary.
 
@@ -103,7 +107,9 @@ def load_classification_data(
     ``on_bad_image`` is ``"fail"`` (a :class:`DatasetError` listing the first bad files) or
     ``"skip"`` (dropped, and listed in ``summary["skipped_files"]``). Images are decoded once up
     front on ``verify_threads`` threads (default: up to 8); ``progress(done, total)`` is called
-    as they are checked. ``train_transform`` applies to train, ``eval_transform`` to val and test.
+    as they are checked. ``train_transform`` applies to train, ``eval_transform`` to val and test;
+    ``decode_sizes`` (train, eval) let large JPEGs decode at reduced scale
+    (``transforms.classify.decode_sizes``).
     """
     policy = BadImagePolicy.parse(on_bad_image)
     check_fractions(val_fraction, test_fraction)
@@ -127,8 +133,10 @@ def load_classification_data(
             datasets[split] = None
             continue
         samples = [(str(e.path), index[e.label]) for e in by_split[split]]
-        transform = train_transform if split == "train" else eval_transform
-        datasets[split] = ClassificationDataset(samples, class_names, transform)
+        train = split == "train"
+        transform = train_transform if train else eval_transform
+        decode = decode_sizes[0] if train else decode_sizes[1]
+        datasets[split] = ClassificationDataset(samples, class_names, transform, decode)
     summary = _summary(listing, by_split, class_names, sizes, bad)
     summary.update(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     return DataSplits(datasets["train"], datasets["val"], datasets["test"], class_names, summary)

@@ -18,7 +18,7 @@ import torch
 from transferkit.core.errors import ConfigError
 from transferkit.core.fileio import atomic_write_text
 from transferkit.data.images import load_image_rgb
-from transferkit.data.transforms.classify import eval_transform
+from transferkit.data.transforms.classify import decode_sizes, eval_transform
 from transferkit.tasks.common.images import collect_images
 from transferkit.tasks.common.predict import ModelInfo, Runner, torch_runner
 
@@ -45,12 +45,13 @@ def predict_with(
     names = info.class_names
     top_k = min(top_k, len(names))
     transform = eval_transform(info.data_config, info.img_size)
+    _, decode = decode_sizes(info.data_config, info.img_size)  # as the run's evaluation did
     batch_size = info.batch_size(options)
     files = collect_images(paths)
     out: list[dict[str, Any]] = []
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
-        images = torch.stack([transform(load_image_rgb(f)) for f in chunk])
+        images = torch.stack([transform(load_image_rgb(f, decode)) for f in chunk])
         probs = runner(images)["logits"].float().softmax(dim=1)
         for f, ranked in zip(chunk, rank_labels(probs, names, top_k), strict=True):
             out.append(

@@ -119,7 +119,19 @@ def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-nodes", dest="num_nodes", type=int, help="machines (torchrun / SLURM)")
     p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
     p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    p.add_argument("--num-workers", dest="num_workers", type=int)
+    p.add_argument(
+        "--num-workers",
+        dest="num_workers",
+        type=_workers,
+        help="data loader processes: a number, or auto (from the machine; the default)",
+    )
+    p.add_argument(
+        "--cache-images",
+        dest="cache_images",
+        choices=["auto", "ram", "none"],
+        help="keep decoded images in memory so later epochs skip decoding "
+        "(auto: when they fit; the default)",
+    )
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
     p.add_argument(
         "--strict",
@@ -178,6 +190,7 @@ SETTINGS = (
     "accelerator",
     "precision",
     "num_workers",
+    "cache_images",
     "on_bad_image",
     "strict",
     "quiet",
@@ -205,6 +218,14 @@ def _given(args: argparse.Namespace) -> dict:
     """The settings flags given on the command line (``--config`` counts as one)."""
     given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     return {**given, "config": args.config} if args.config else given
+
+
+def _workers(text: str) -> int | str:
+    """``--num-workers``: a whole number, or auto (anything else is checked by the config)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _budget(text: str) -> int | str:

@@ -40,6 +40,7 @@ class DataSettings:
     on_bad_image: str = "fail"  # fail | skip
     img_size: int | None = None  # None: the backbone's input size
     strict: bool = False  # detection: boxes outside the image are an error instead of clipped
+    cache_images: str = "auto"  # decoded images kept in memory: auto (what fits) | ram | none
     ignore_index: int = 255  # semantic segmentation
     # Classification training augmentation: a preset, then single knobs (None: from the preset).
     # auto: "default", minus what the augmentation check finds harmful (engine.augment_run).
@@ -97,7 +98,7 @@ class TrainSettings:
     num_nodes: int = 1
     accelerator: str = "auto"
     precision: str = "32"
-    num_workers: int = 0
+    num_workers: int | str = "auto"  # loader processes; auto: from the machine (data.loading)
     quiet: bool = False
 
 
@@ -230,6 +231,8 @@ def validate(cfg: RunConfig) -> None:
     _choice("accelerator", cfg.train.accelerator, ACCELERATORS)
     _choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
     _choice("bn", cfg.transfer.bn, BN_CHOICES)
+    _choice("cache_images", cfg.data.cache_images, ("auto", "ram", "none"))
+    _check_workers(cfg.train.num_workers)
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)
@@ -253,6 +256,14 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(f"invalid {name} {value!r}: expected 0 <= value < 1")
     if cfg.data.img_size is not None and cfg.data.img_size < 16:
         raise ConfigError(f"invalid img_size {cfg.data.img_size!r}: expected at least 16 pixels")
+
+
+def _check_workers(value: Any) -> None:
+    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigError(
+            f"invalid num_workers {value!r}: expected an integer >= 0 or 'auto'",
+            hint="pass e.g. --num-workers 4, or --num-workers auto",
+        )
 
 
 def _check_class_weights(cfg: RunConfig) -> None:

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig, resolved_bn
+from transferkit.data.loading import cache_images, make_loader, resolve_workers
 from transferkit.engine.evaluation import check_replicas_agree, final_metrics, run_evaluation
 from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
@@ -162,17 +163,7 @@ def _setup(
     log.info(plan.render(t.lr))
     if fabric.is_global_zero:
         record.begin(cfg, splits, prep.backbone, plan.to_dict())
-    train_loader = DataLoader(
-        splits.train,
-        batch_size=t.batch_size,
-        shuffle=True,
-        drop_last=False,
-        num_workers=t.num_workers,
-        collate_fn=task.collate,
-    )
-    val_loader = DataLoader(
-        splits.val, batch_size=t.batch_size, num_workers=t.num_workers, collate_fn=task.collate
-    )
+    train_loader, val_loader = _loaders(cfg, task, splits, log)
     optimizer = build_optimizer(model, plan, t)
     total_steps = t.epochs * len(train_loader)
     warmup = min(int(t.warmup_epochs * len(train_loader)), max(0, total_steps - 1))
@@ -185,6 +176,17 @@ def _setup(
         fabric, cfg, task, splits, model, wrapped, strategy, plan, optimizer, scheduler,
         train_loader, val_loader, record, log, prep.backbone.data_config,
     )  # fmt: skip
+
+
+def _loaders(cfg: RunConfig, task, splits, log: RunLog) -> tuple[DataLoader, DataLoader]:
+    """Train (shuffled) and val loaders: workers from the machine, images cached when asked,
+    the same batches either way (``data.loading``)."""
+    cache_images([splits.train, splits.val], cfg.data.cache_images, log.info)
+    workers = resolve_workers(cfg.train.num_workers)
+    kw = {"batch_size": cfg.train.batch_size, "num_workers": workers, "collate_fn": task.collate}
+    return make_loader(splits.train, shuffle=True, **kw), make_loader(
+        splits.val, shuffle=False, **kw
+    )
 
 
 def _resume(s: _Session) -> int:

@@ -10,6 +10,7 @@ Layout::
     history.csv           one row per epoch: losses, metrics, LR per group, seconds
     metrics.json          final metrics (val, and test when there is a test split)
     checkpoints/          best / last .safetensors + .json, last_state.pt (resume)
+    predictions/          val / test .jsonl (+ .csv): the final evaluation's per-image predictions
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from torch import nn
 
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
+from transferkit.data.loading import resolve_workers
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.linear import (
     DEFAULT_L2,
@@ -79,7 +80,7 @@ def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
         paths,
         eval_transform(backbone.data_config, cfg.data.img_size),
         batch_size=cfg.train.batch_size,
-        num_workers=cfg.train.num_workers,
+        num_workers=resolve_workers(cfg.train.num_workers),
         device=device,
         progress=not cfg.train.quiet,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
@@ -69,6 +70,7 @@ class ClassificationDataset(Dataset):
         self.samples = samples
         self.class_names = class_names
         self.decode_size = decode_size
+        self.decoded: list | None = None  # uint8 (H, W, 3) arrays when cached (data.loading)
         self.transform = transform or v2.Compose(
             [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
         )
@@ -83,6 +85,8 @@ class ClassificationDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
+        if self.decoded is not None:  # exactly the image load_image_rgb returned
+            return self.transform(Image.fromarray(self.decoded[index])), label
         return self.transform(load_image_rgb(path, self.decode_size)), label
 
 

@@ -69,3 +69,17 @@ def test_num_workers_auto_and_its_checks(monkeypatch):
     for bad in (-1, "many", 1.5):
         with pytest.raises(ConfigError, match="num_workers"):
             RunConfig().with_values(num_workers=bad)
+
+
+def test_persistent_workers_stop_when_released(tmp_path):
+    import multiprocessing
+
+    from transferkit.data.loading import release_workers
+
+    data = make_image_folder(tmp_path / "data", per_class=2, size=16)
+    loader = make_loader(load_classification_data(data).train, 2, shuffle=False, num_workers=1)
+    for _ in range(2):
+        assert sum(len(y) for _, y in loader) == 3  # 4 images, 1 held out for val
+    assert multiprocessing.active_children()  # kept across epochs
+    release_workers(loader)
+    assert not multiprocessing.active_children()

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig, resolved_bn
-from transferkit.data.loading import cache_images, make_loader, resolve_workers
+from transferkit.data.loading import cache_images, make_loader, release_workers, resolve_workers
 from transferkit.engine.evaluation import check_replicas_agree, final_metrics, run_evaluation
 from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
@@ -129,6 +129,7 @@ def _fit_worker(
     if fabric.world_size > 1:
         check_replicas_agree(fabric, s.model)
     metrics = final_metrics(s)
+    release_workers(s.train_loader, s.val_loader)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     if fabric.is_global_zero:

@@ -81,6 +81,27 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rotation", type=float, metavar="DEG", help="largest random rotation")
 
 
+def _add_hardware(p: argparse.ArgumentParser) -> None:
+    """Devices, precision and the data loader's workers and image cache."""
+    p.add_argument("--devices", type=int, help="devices per node; more than 1 runs DDP")
+    p.add_argument("--num-nodes", dest="num_nodes", type=int, help="machines (torchrun / SLURM)")
+    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
+    p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
+    p.add_argument(
+        "--num-workers",
+        dest="num_workers",
+        type=_workers,
+        help="data loader processes: a number, or auto (from the machine; the default)",
+    )
+    p.add_argument(
+        "--cache-images",
+        dest="cache_images",
+        choices=["auto", "ram", "none"],
+        help="keep decoded images in memory so later epochs skip decoding "
+        "(auto: when they fit; the default)",
+    )
+
+
 def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     """The head, detector, split, early-stopping, device and input options of ``train``."""
     p.add_argument("--bn", choices=BN_CHOICES, help=BN_HELP)
@@ -115,23 +136,7 @@ def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
         type=int,
         help="seed of the train/val/test carve, as data check's --split-seed (default 0)",
     )
-    p.add_argument("--devices", type=int, help="devices per node; more than 1 runs DDP")
-    p.add_argument("--num-nodes", dest="num_nodes", type=int, help="machines (torchrun / SLURM)")
-    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
-    p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    p.add_argument(
-        "--num-workers",
-        dest="num_workers",
-        type=_workers,
-        help="data loader processes: a number, or auto (from the machine; the default)",
-    )
-    p.add_argument(
-        "--cache-images",
-        dest="cache_images",
-        choices=["auto", "ram", "none"],
-        help="keep decoded images in memory so later epochs skip decoding "
-        "(auto: when they fit; the default)",
-    )
+    _add_hardware(p)
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
     p.add_argument(
         "--strict",

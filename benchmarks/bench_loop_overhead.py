@@ -55,6 +55,7 @@ def config(epochs: int) -> RunConfig:
         patience=0,
         quiet=True,
         warmup_epochs=1.0,
+        num_workers=0,  # as the bare loop: the loop's overhead, not a data path's
     )
 
 

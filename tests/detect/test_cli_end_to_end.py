@@ -39,6 +39,14 @@ def test_run_directory_and_metrics(trained):
     data = json.loads((run / "data.json").read_text())
     assert data["category_ids"] == [1, 2, 3, 4, 5] and data["img_size"] == 64
     assert "map" in (run / "history.csv").read_text().splitlines()[0]
+    # The final evaluation's detections, per image and as a COCO results file.
+    rows = [
+        json.loads(line) for line in (run / "predictions" / "val.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == 4 and all(r["file"].endswith((".png", ".jpg")) for r in rows)
+    coco = json.loads((run / "predictions" / "val.coco.json").read_text())
+    assert coco == [d for r in rows for d in r["results"]]
+    assert {d["image_id"] for d in coco} <= {r["image_id"] for r in rows}
 
 
 def test_evaluate_run_matches_training_metrics(trained, capsys):

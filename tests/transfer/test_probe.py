@@ -145,7 +145,9 @@ def test_probe_run_is_an_ordinary_run_and_the_second_is_served_from_the_cache(
 
     # evaluate rebuilds the model from the checkpoint and runs the images through it: the
     # folded head must reproduce the probe's own numbers on the validation split
-    again = evaluate(first.run_dir, split="val")
+    stored = (first.run_dir / "predictions" / "val.jsonl").read_text().splitlines()
+    assert len(stored) == 12
+    again = evaluate(first.run_dir, split="val", use_stored=False)
     assert again["accuracy"] == pytest.approx(first.metrics["val"]["accuracy"])
     assert again["loss"] == pytest.approx(first.metrics["val"]["loss"], rel=1e-4)
 

@@ -6,13 +6,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from torch.utils.data import DataLoader
-
 from transferkit import zoo
 from transferkit.core.config import RunConfig, check_option, resolved_bn
 from transferkit.core.errors import ConfigError, DatasetError
 from transferkit.engine.demo import run_demo
-from transferkit.engine.evaluation import run_evaluation
+from transferkit.engine.evaluate_run import evaluate_run
 from transferkit.engine.onnx_eval import evaluate_onnx
 from transferkit.engine.run import run as _run
 from transferkit.export.onnx_predict import predict_onnx
@@ -88,42 +86,19 @@ def evaluate(
     data: str | Path | None = None,
     split: str | None = None,
     batch_size: int = 32,
+    use_stored: bool = True,
 ) -> dict[str, Any]:
     """Metrics of a run's best checkpoint on ``split`` of its data (or of ``data``).
 
     ``run_dir`` may also be an exported ``MODEL.onnx`` (classification, segmentation): scored in
     onnxruntime, on the run's data carved as the run carved it unless ``data`` is given.
+    The run's own split, unchanged since training, is answered from the predictions its final
+    evaluation stored; ``use_stored=False`` runs the model on it again. ``ci``: 95 % intervals.
     """
     check_option("batch_size", batch_size)
     if str(run_dir).endswith(".onnx"):
         return evaluate_onnx(run_dir, data=data, split=split, batch_size=batch_size)
-    handle = load_run(run_dir)
-    cfg = handle.config.with_values(path=str(data) if data else None)
-    task = get_task(cfg.task, cfg)
-    splits = task.load_data(cfg, handle.data_config)
-    missing = sorted(set(splits.class_names) - set(handle.class_names))
-    if missing:
-        raise DatasetError(
-            f"{cfg.data.path} has classes the run was not trained on: {', '.join(missing[:5])}",
-            hint=f"the run knows: {', '.join(handle.class_names[:10])}",
-        )
-    if splits.class_names != handle.class_names:
-        raise DatasetError(
-            f"{cfg.data.path}: class list differs from the run's ({len(splits.class_names)} vs "
-            f"{len(handle.class_names)} classes)",
-            hint="evaluate on data with the same class folders / categories as training",
-        )
-    chosen = split or ("test" if splits.test is not None and len(splits.test) else "val")
-    dataset = splits.test if chosen == "test" else splits.val
-    if dataset is None or len(dataset) == 0:
-        raise DatasetError(
-            f"{cfg.data.path} has no '{chosen}' split",
-            hint="use --split val, or add a test split to the data",
-        )
-    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=task.collate)
-    metrics = run_evaluation(None, task, handle.model, loader, handle.class_names, intervals=True)
-    metrics.pop("per_image", None)  # kept in a run's metrics.json for paired tests; noise here
-    return {"split": chosen, **metrics}
+    return evaluate_run(run_dir, data, split, batch_size, use_stored)
 
 
 def evaluate_predictions(task: str, data: str | Path, predictions: str | Path) -> dict[str, Any]:

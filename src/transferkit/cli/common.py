@@ -8,9 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from transferkit.core.config import RANGES
 from transferkit.core.display import cell, number
 
@@ -39,6 +36,10 @@ def print_table(
     as ``117.6 s``, counts with separators). Columns named in ``below`` (paths) are printed
     under the table, one line per row named by its first cell, instead of wrapping inside it.
     """
+    # rich costs a tenth of a second to import: only commands that print a table pay for it
+    from rich.console import Console
+    from rich.table import Table
+
     keep = [i for i, c in enumerate(columns) if c not in below]
     table = Table(title=title, show_lines=False)
     for i in keep:

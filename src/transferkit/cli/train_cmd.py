@@ -125,6 +125,27 @@ def _add_init_and_augment(p: argparse.ArgumentParser) -> None:
     add_number(p, "--rotation", metavar="DEG", help="largest random rotation")
 
 
+def _add_hardware(p: argparse.ArgumentParser) -> None:
+    """Devices, precision and the data loader's workers and image cache."""
+    add_number(p, "--devices", help="devices per node; more than 1 runs DDP")
+    add_number(p, "--num-nodes", help="machines (torchrun / SLURM)")
+    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
+    p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
+    p.add_argument(
+        "--num-workers",
+        dest="num_workers",
+        type=_workers,
+        help="data loader processes: a number, or auto (from the machine; the default)",
+    )
+    p.add_argument(
+        "--cache-images",
+        dest="cache_images",
+        choices=["auto", "ram", "none"],
+        help="keep decoded images in memory so later epochs skip decoding "
+        "(auto: when they fit; the default)",
+    )
+
+
 def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
     """The head, detector, split, early-stopping, device and input options of ``train``."""
     p.add_argument("--bn", choices=BN_CHOICES, help=BN_HELP)
@@ -155,11 +176,7 @@ def _add_model_and_schedule(p: argparse.ArgumentParser) -> None:
         "--split-seed",
         help="seed of the train/val/test carve, as data check's --split-seed (default 0)",
     )
-    add_number(p, "--devices", help="devices per node; more than 1 runs DDP")
-    add_number(p, "--num-nodes", help="machines (torchrun / SLURM)")
-    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
-    p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    add_number(p, "--num-workers")
+    _add_hardware(p)
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"])
     p.add_argument(
         "--strict",
@@ -219,6 +236,7 @@ SETTINGS = (
     "accelerator",
     "precision",
     "num_workers",
+    "cache_images",
     "on_bad_image",
     "strict",
     "classes",
@@ -255,6 +273,14 @@ def _given(args: argparse.Namespace) -> dict:
     """The settings flags given on the command line (``--config`` counts as one)."""
     given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     return {**given, "config": args.config} if args.config else given
+
+
+def _workers(text: str) -> int | str:
+    """``--num-workers``: a whole number, or auto (anything else is checked by the config)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _budget(text: str) -> int | str:

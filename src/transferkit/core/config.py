@@ -13,8 +13,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from transferkit.core.budget import check_budget
 from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
@@ -51,6 +49,7 @@ class DataSettings:
     on_bad_image: str = "fail"  # fail | skip
     img_size: int | None = number(None, int, ge=16, example="224")  # None: the backbone's
     strict: bool = False  # detection: boxes outside the image are an error instead of clipped
+    cache_images: str = "auto"  # decoded images kept in memory: auto (what fits) | ram | none
     ignore_index: int = number(255, int, ge=0)  # semantic segmentation
     classes: list[str] | None = None  # multilabel: the label set, in order (None: labels found)
     # Training augmentation: a preset, then single knobs (None: from the preset). auto: "default";
@@ -124,7 +123,7 @@ class TrainSettings:
     num_nodes: int = number(1, int, ge=1)
     accelerator: str = "auto"
     precision: str = "32"
-    num_workers: int = number(0, int, ge=0)
+    num_workers: int | str = "auto"  # loader processes; auto: from the machine (data.loading)
     quiet: bool = False
 
     def __post_init__(self):
@@ -216,6 +215,8 @@ class RunConfig:
 
     def save(self, path: str | Path) -> Path:
         """Write the config as YAML, atomically."""
+        import yaml  # not at the top: ``transferkit --help`` reads no YAML
+
         return atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
@@ -226,6 +227,8 @@ class RunConfig:
             raise ConfigError(
                 f"config file not found: {path}", hint="check the path given to --config"
             )
+        import yaml
+
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
@@ -276,11 +279,21 @@ def validate(cfg: RunConfig) -> None:
     choice("accelerator", cfg.train.accelerator, ACCELERATORS)
     choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
     choice("bn", cfg.transfer.bn, BN_CHOICES)
+    choice("cache_images", cfg.data.cache_images, ("auto", "ram", "none"))
+    _check_workers(cfg.train.num_workers)
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)
     check_unlabelled(cfg)
     _check_class_weights(cfg)
+
+
+def _check_workers(value: Any) -> None:
+    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigError(
+            f"invalid num_workers {value!r}: expected an integer >= 0 or 'auto'",
+            hint="pass e.g. --num-workers 4, or --num-workers auto",
+        )
 
 
 def _check_class_weights(cfg: RunConfig) -> None:

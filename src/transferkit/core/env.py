@@ -49,6 +49,11 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else home() / "features"
 
 
+def verified_dir() -> Path:
+    """What image verification remembers (file, size, mtime -> image size): ``home()/verified``."""
+    return home() / "verified"
+
+
 def downloads_allowed() -> bool:
     """Whether weights may be downloaded: ``$TRANSFERKIT_ALLOW_DOWNLOAD`` is 1/true/yes/on."""
     return (_get(ALLOW_DOWNLOAD_VAR) or "").lower() in _TRUE

@@ -27,6 +27,7 @@ from transferkit.data.augment import (
     single_augmentations,
     turn_off,
 )
+from transferkit.data.loading import resolve_workers
 from transferkit.runs.record import RunRecord
 from transferkit.transfer.augment_check import AugmentCheck, check_augmentations
 from transferkit.transfer.probe import ProbeOutcome, probe_device
@@ -103,7 +104,7 @@ def run_check(
             paths,
             transform,
             batch_size=cfg.train.batch_size,
-            num_workers=cfg.train.num_workers,
+            num_workers=resolve_workers(cfg.train.num_workers),
             device=probe_device(cfg.train.accelerator),
             progress=not cfg.train.quiet,
         )

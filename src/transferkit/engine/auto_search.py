@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lightning.fabric import Fabric
-
 from transferkit.core import console
 from transferkit.core.budget import Budget, epochs_for_minutes, parse_budget
 from transferkit.core.config import RunConfig
-from transferkit.engine.prepare import Prepared
+from transferkit.engine.prepare import Prepared, seed_everything
 from transferkit.report import write_report_safely
 from transferkit.runs.record import RunRecord, RunResult
 from transferkit.transfer import auto
@@ -75,7 +73,7 @@ class Trials:
         for p, flag in zip(backbone.parameters(), self._flags):
             p.requires_grad_(flag)
         backbone.train(self._mode)
-        Fabric.seed_everything(self.cfg.train.seed, verbose=False)
+        seed_everything(self.cfg.train.seed)
 
     def evaluate(self, candidate: auto.Candidate, epochs: int) -> float:
         """Best val score of ``candidate`` trained for ``epochs`` (the halving's evaluate)."""

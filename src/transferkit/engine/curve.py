@@ -23,6 +23,7 @@ from transferkit.core import console
 from transferkit.core.config import RunConfig
 from transferkit.core.fileio import atomic_write_bytes, write_json
 from transferkit.data.datasets.classification import load_classification_data
+from transferkit.data.loading import resolve_workers
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.render.plots import label_curve
 from transferkit.transfer.curve import DEFAULT_FRACTIONS, LearningCurve, learning_curve
@@ -108,7 +109,7 @@ def _features(cfg: RunConfig, backbone, splits, cache: FeatureCache):
         [p for p, _ in train + val],
         eval_transform(backbone.data_config, cfg.data.img_size),
         batch_size=cfg.train.batch_size,
-        num_workers=cfg.train.num_workers,
+        num_workers=resolve_workers(cfg.train.num_workers),
         device=device,
         progress=not cfg.train.quiet,
     )

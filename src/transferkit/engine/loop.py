@@ -11,15 +11,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lightning.fabric import Fabric
-from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
-from lightning.fabric.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig, resolved_bn
+from transferkit.data.loading import cache_images, make_loader, release_workers, resolve_workers
 from transferkit.engine.evaluation import check_replicas_agree, final_metrics, run_evaluation
 from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
@@ -30,6 +28,9 @@ from transferkit.report import write_report_safely
 from transferkit.runs.record import RunRecord, RunResult
 from transferkit.transfer.plan import build_plan
 from transferkit.transfer.strategy import parse_strategy
+
+if TYPE_CHECKING:
+    from lightning.fabric import Fabric
 
 
 def fit(
@@ -46,6 +47,12 @@ def fit(
     ``start`` (:func:`transferkit.engine.start.begin`) holds the probe's head for LP-FT: loaded
     before training, evaluated as epoch 0. Without it the head starts random.
     """
+    # Lightning (about 2.5 s to import) is needed here only: the probe, evaluate, predict and
+    # rank never pay for it.
+    from lightning.fabric import Fabric
+    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
+    from lightning.fabric.strategies import DDPStrategy
+
     t = cfg.train
     if t.devices > 1 or t.num_nodes > 1:
         # torchrun / SLURM start the processes themselves; otherwise spawn them here, which works
@@ -122,6 +129,7 @@ def _fit_worker(
     if fabric.world_size > 1:
         check_replicas_agree(fabric, s.model)
     metrics = final_metrics(s)
+    release_workers(s.train_loader, s.val_loader)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     if fabric.is_global_zero:
@@ -157,19 +165,7 @@ def _setup(
     if fabric.is_global_zero:
         record.check_space(model)
         record.begin(cfg, splits, prep.backbone, plan.to_dict())
-    train_loader = DataLoader(
-        splits.train,
-        batch_size=t.batch_size,
-        shuffle=True,
-        # A last batch of one image breaks BatchNorm in train mode (a head's or a decoder's): drop
-        # it then, and only then; the image is drawn into another batch next epoch.
-        drop_last=len(splits.train) % t.batch_size == 1 and len(splits.train) > 1,
-        num_workers=t.num_workers,
-        collate_fn=task.collate,
-    )
-    val_loader = DataLoader(
-        splits.val, batch_size=t.batch_size, num_workers=t.num_workers, collate_fn=task.collate
-    )
+    train_loader, val_loader = _loaders(cfg, task, splits, log)
     optimizer = build_optimizer(model, plan, t)
     total_steps = t.epochs * len(train_loader)
     warmup = min(int(t.warmup_epochs * len(train_loader)), max(0, total_steps - 1))
@@ -182,6 +178,21 @@ def _setup(
         fabric, cfg, task, splits, model, wrapped, strategy, plan, optimizer, scheduler,
         train_loader, val_loader, record, log, prep.backbone.data_config,
     )  # fmt: skip
+
+
+def _loaders(cfg: RunConfig, task, splits, log: RunLog) -> tuple[DataLoader, DataLoader]:
+    """Train (shuffled) and val loaders: workers from the machine, images cached when asked,
+    the same batches either way (``data.loading``)."""
+    cache_images([splits.train, splits.val], cfg.data.cache_images, log.info)
+    workers = resolve_workers(cfg.train.num_workers)
+    size = cfg.train.batch_size
+    kw = {"batch_size": size, "num_workers": workers, "collate_fn": task.collate}
+    # A last batch of one image breaks BatchNorm in train mode (a head's or a decoder's): drop it
+    # then, and only then; the image is drawn into another batch next epoch.
+    single = len(splits.train) % size == 1 and len(splits.train) > 1
+    return make_loader(splits.train, shuffle=True, drop_last=single, **kw), make_loader(
+        splits.val, shuffle=False, **kw
+    )
 
 
 def _resume(s: _Session) -> int:

@@ -6,10 +6,13 @@ run that follows (the probe or the loop), so a run builds its backbone and reads
 
 from __future__ import annotations
 
+import os
+import random
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lightning.fabric import Fabric
+import numpy as np
+import torch
 
 from transferkit.core import console
 from transferkit.core.config import RunConfig
@@ -34,7 +37,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     Seeding first makes a random-init backbone (and the new head built next) the same for the same
     seed.
     """
-    Fabric.seed_everything(cfg.train.seed, verbose=False)
+    seed_everything(cfg.train.seed)
     task = get_task(cfg.task, cfg)
     console.info(f"backbone {cfg.model.backbone} (weights: {cfg.model.weights})")
     # Detection's ``--weights coco`` file holds the backbone too: the task loads it.
@@ -43,6 +46,17 @@ def prepare(cfg: RunConfig) -> Prepared:
     splits = task.load_data(cfg, backbone.data_config)
     task, splits = with_class_weights(cfg, task, splits)
     return Prepared(task, backbone, splits)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's RNGs as Lightning's ``seed_everything`` does
+    (``PL_GLOBAL_SEED`` included, which Fabric's spawned processes read), without importing
+    Lightning: the probe, ``rank`` and ``evaluate`` never need it."""
+    os.environ["PL_GLOBAL_SEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ["PL_SEED_WORKERS"] = "0"
 
 
 def with_class_weights(cfg: RunConfig, task, splits):

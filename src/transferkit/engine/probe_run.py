@@ -64,7 +64,8 @@ def fit_probe(
         f"{out.fit_seconds:.2f}s for {len(out.history)} fits)"
     )
     trainable = layer.weight.numel() + layer.bias.numel()
-    metrics = _metrics(task, names, out, trainable, model)
+    logits = {s: out.fit.logits(out.features[s]) for s in ("val", "test") if s in out.features}
+    metrics = _metrics(task, names, out, logits, trainable, model)
     cfg = cfg.replace(transfer={"strategy": "probe"})
     record = RunRecord(out_dir)
     plan = {"strategy": "probe", "frozen": "backbone", "head": "linear"}
@@ -79,6 +80,10 @@ def fit_probe(
     }
     model.cpu()
     record.probe_checkpoint(out.history, model, meta)
+    rows_of = getattr(task, "prediction_rows", None)  # tasks that keep per-image predictions
+    for split, split_logits in logits.items() if rows_of else ():  # report, evaluate, compare
+        rows = rows_of(split_logits, (None, out.labels[split]), names)
+        record.predictions(split, getattr(splits, split), rows)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 3)
     record.finish(metrics)
@@ -87,20 +92,18 @@ def fit_probe(
     return RunResult(record.path, metrics, out.history, seconds)
 
 
-def _metrics(task, names, out: ProbeOutcome, trainable: int, model) -> dict[str, Any]:
-    """Val (and test) metrics of the probe's logits, the headline split flat, the fit's record.
+def _metrics(task, names, out: ProbeOutcome, logits, trainable: int, model) -> dict[str, Any]:
+    """Val (and test) metrics of the probe's ``logits``, the headline split flat, the fit's record.
 
     Val comes first: a decision fitted there (multi-label thresholds) goes into ``model`` and is
     what test is judged by.
     """
     metrics: dict[str, Any] = {}
-    for split in ("val", "test"):
-        if split in out.features:
-            logits = out.fit.logits(out.features[split])
-            target = out.labels[split]
-            metrics[split] = split_metrics(
-                task, names, logits, target, model, split == "val", intervals=True
-            )
+    for split, split_logits in logits.items():
+        target = out.labels[split]
+        metrics[split] = split_metrics(
+            task, names, split_logits, target, model, split == "val", intervals=True
+        )
     metrics = with_headline(metrics)
     metrics["probe"] = {
         "l2": out.fit.l2,

@@ -25,6 +25,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, RunDirError, TransferkitError
 from transferkit.core.fileio import read_json, write_json
 from transferkit.runs import checkpoint as ckpt
+from transferkit.runs import predictions as stored
 from transferkit.runs import readback
 from transferkit.runs.disk import checkpoint_bytes, size_text, space_shortfall, write_failed
 from transferkit.runs.rundir import RunDir, RunHandle
@@ -210,6 +211,11 @@ class RunRecord:
         """The final metrics (val, and test when there is a test split)."""
         with self._writing("the final metrics", self.dir.metrics):
             write_json(self.dir.metrics, metrics)
+
+    def predictions(self, split: str, dataset, rows: list[dict[str, Any]]) -> None:
+        """``predictions/<split>.*``: the final evaluation's per-image predictions of
+        ``dataset`` (written after the best checkpoint they come from)."""
+        stored.write_split(self.path, split, dataset, rows)
 
     def resume_state(self, model, optimizer, scheduler) -> dict[str, Any]:
         """Load the last completed epoch into ``model``, ``optimizer``, ``scheduler`` and RNGs."""

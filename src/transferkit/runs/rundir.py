@@ -10,6 +10,7 @@ Layout::
     history.csv           one row per epoch: losses, metrics, LR per group, seconds
     metrics.json          final metrics (val, and test when there is a test split)
     checkpoints/          best / last .safetensors + .json, last_state.pt (resume)
+    predictions/          val / test .jsonl (+ .csv): the final evaluation's per-image predictions
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from transferkit import zoo
 from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError, RunDirError
 from transferkit.core.fileio import atomic_write_text, write_json
-from transferkit.runs import readback
+from transferkit.runs import predictions, readback
 from transferkit.runs.checkpoint import load_model_weights
 from transferkit.tasks import get_task
 from transferkit.transfer.model import TransferModel
@@ -155,6 +156,11 @@ class RunHandle:
     data_config: DataConfig
     model: TransferModel
     checkpoint: dict[str, Any]
+
+    def stored_predictions(self, split: str, dataset=None) -> list[dict[str, Any]] | None:
+        """The final evaluation's per-image predictions of ``split``, when they still describe
+        this checkpoint and ``dataset`` (``runs.predictions.read_split``); else None."""
+        return predictions.read_split(self.run_dir.path, split, dataset)
 
 
 def load_run(path: str | Path, which: str = "best", device: str = "cpu") -> RunHandle:

@@ -77,6 +77,9 @@ class Task(Protocol):
 #       ``export.onnx_predict`` predicts with an ONNX export.
 #   write_predictions(predictions: list[dict], out: Path) -> Path
 #       JSON / CSV (classify), COCO results JSON (detect, instance), index PNG folder (segment).
+#   prediction_rows(outputs, batch, class_names: list[str]) -> list[dict]
+#       one JSON-able row per image of an evaluated batch (``outputs`` as ``evaluation_step``
+#       gives them to the metrics): what the final evaluation keeps in ``predictions/``.
 #   evaluate_predictions(data_path: Path, predictions: Path, options: dict) -> dict
 #       score a predictions file made by any tool against ground truth (flat snake_case keys).
 #   report_sections(run: "RunHandle", splits: DataSplits | None) -> list[Section]

@@ -22,6 +22,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.core.recipe import POOLED_TASKS
 from transferkit.core.stats import summary_of
+from transferkit.data.loading import resolve_workers
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.linear import (
     DEFAULT_L2,
@@ -99,7 +100,7 @@ def probe_splits(backbone, splits, cfg: RunConfig, cache) -> ProbeOutcome:
         paths,
         eval_transform(backbone.data_config, cfg.data.img_size),
         batch_size=cfg.train.batch_size,
-        num_workers=cfg.train.num_workers,
+        num_workers=resolve_workers(cfg.train.num_workers),
         device=device,
         progress=not cfg.train.quiet,
     )

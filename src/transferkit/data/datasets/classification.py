@@ -9,24 +9,24 @@ into val/test where the source gives none, and wraps each split in a
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
 from transferkit.data.datasets import DataSplits
 from transferkit.data.formats.class_folder import Entry, Listing, list_source
-from transferkit.data.images import inspect_image, load_image_rgb
+from transferkit.data.images import load_image_rgb
 from transferkit.data.splits import SPLIT_NAMES, carve, check_fractions
+from transferkit.data.verified import verify_images as verify_files
 
 _SHOWN = 5  # bad files listed by name in an error message; the rest are counted
 
@@ -57,6 +57,7 @@ class ClassificationDataset(Dataset):
     ``samples`` holds ``(path, label)`` pairs and ``class_names`` maps labels back to names, so
     prediction and reports can name files and classes. Without a transform an item is the RGB
     image as a float tensor in [0, 1] (no normalisation: that needs the backbone's data config).
+    ``decode_size`` lets large JPEGs decode at reduced scale (``images.load_image_rgb``).
     """
 
     def __init__(
@@ -64,9 +65,12 @@ class ClassificationDataset(Dataset):
         samples: list[tuple[str, int]],
         class_names: list[str],
         transform: Callable[[Any], torch.Tensor] | None = None,
+        decode_size: int | None = None,
     ):
         self.samples = samples
         self.class_names = class_names
+        self.decode_size = decode_size
+        self.decoded: list | None = None  # uint8 (H, W, 3) arrays when cached (data.loading)
         self.transform = transform or v2.Compose(
             [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
         )
@@ -81,7 +85,9 @@ class ClassificationDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        return self.transform(load_image_rgb(path)), label
+        if self.decoded is not None:  # exactly the image load_image_rgb returned
+            return self.transform(Image.fromarray(self.decoded[index])), label
+        return self.transform(load_image_rgb(path, self.decode_size)), label
 
 
 def load_classification_data(
@@ -96,6 +102,7 @@ def load_classification_data(
     eval_transform: Callable[[Any], torch.Tensor] | None = None,
     verify_threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    decode_sizes: tuple[int | None, int | None] = (None, None),
 ) -> DataSplits:
     """Read an image folder or CSV into train/val(/test) datasets with a summary.
 
@@ -104,7 +111,9 @@ def load_classification_data(
     ``on_bad_image`` is ``"fail"`` (a :class:`DatasetError` listing the first bad files) or
     ``"skip"`` (dropped, and listed in ``summary["skipped_files"]``). Images are decoded once up
     front on ``verify_threads`` threads (default: up to 8); ``progress(done, total)`` is called
-    as they are checked. ``train_transform`` applies to train, ``eval_transform`` to val and test.
+    as they are checked. ``train_transform`` applies to train, ``eval_transform`` to val and test;
+    ``decode_sizes`` (train, eval) let large JPEGs decode at reduced scale
+    (``transforms.classify.decode_sizes``).
     """
     policy = BadImagePolicy.parse(on_bad_image)
     check_fractions(val_fraction, test_fraction)
@@ -128,8 +137,10 @@ def load_classification_data(
             datasets[split] = None
             continue
         samples = [(str(e.path), index[e.label]) for e in by_split[split]]
-        transform = train_transform if split == "train" else eval_transform
-        datasets[split] = ClassificationDataset(samples, class_names, transform)
+        train = split == "train"
+        transform = train_transform if train else eval_transform
+        decode = decode_sizes[0] if train else decode_sizes[1]
+        datasets[split] = ClassificationDataset(samples, class_names, transform, decode)
     summary = _summary(listing, by_split, class_names, sizes, bad)
     summary.update(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     return DataSplits(datasets["train"], datasets["val"], datasets["test"], class_names, summary)
@@ -146,23 +157,9 @@ def sort_class_names(names: Iterable[str]) -> list[str]:
 def verify_images(
     entries: list[Entry], threads: int | None, progress: Callable[[int, int], None] | None
 ) -> tuple[dict[str, tuple[int, int]], list[tuple[Entry, str]]]:
-    """Decode each image once; return sizes of the good ones by path, and the bad entries."""
-    paths = sorted({str(e.path) for e in entries})
-    threads = threads or min(8, os.cpu_count() or 1)
-    sizes: dict[str, tuple[int, int]] = {}
-    errors: dict[str, str] = {}
-
-    def check(p: str) -> None:
-        try:
-            sizes[p] = inspect_image(p)
-        except DatasetError as e:
-            errors[p] = e.message
-
-    # PIL releases the GIL while decoding, so threads overlap the decoding work.
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for done, _ in enumerate(pool.map(check, paths), start=1):
-            if progress:
-                progress(done, len(paths))
+    """Decode each image once (or recall it unchanged); sizes of the good ones by path, and the
+    bad entries."""
+    sizes, errors = verify_files((str(e.path) for e in entries), threads, progress)
     bad = [(e, errors[str(e.path)]) for e in entries if str(e.path) in errors]
     return sizes, bad
 

@@ -53,6 +53,20 @@ def interpolation_mode(name: str) -> InterpolationMode:
         ) from None
 
 
+def decode_sizes(
+    data_config: DataConfig, img_size: int | tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """The least side ``(train, eval)`` images must keep when decoded at reduced scale
+    (``images.load_image_rgb``'s ``min_size``).
+
+    Eval resizes to ``size / crop_pct`` before its center crop; training crops (down to a quarter
+    of the image's area) are resized up to ``size``, so twice the size keeps them sharp.
+    """
+    side = max(resolve_size(data_config, img_size))
+    crop_pct = data_config.crop_pct if 0.0 < data_config.crop_pct <= 1.0 else 1.0
+    return 2 * side, math.ceil(side / crop_pct)
+
+
 def train_transform(
     data_config: DataConfig,
     img_size: int | tuple[int, int] | None = None,

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from transferkit.tasks.classify.demo import DEMO
 from transferkit.tasks.classify.export import onnx_spec
-from transferkit.tasks.classify.predict import predict_paths, predict_with, write_predictions
+from transferkit.tasks.classify.predict import (
+    predict_paths,
+    predict_with,
+    prediction_rows,
+    write_predictions,
+)
 from transferkit.tasks.classify.report import report_sections
 from transferkit.tasks.classify.task import ClassifyTask
 
@@ -19,6 +24,7 @@ class Classify(ClassifyTask):
     predict_paths = staticmethod(predict_paths)
     predict_with = staticmethod(predict_with)
     write_predictions = staticmethod(write_predictions)
+    prediction_rows = staticmethod(prediction_rows)
     report_sections = staticmethod(report_sections)
     onnx_spec = staticmethod(onnx_spec)
     demo = DEMO

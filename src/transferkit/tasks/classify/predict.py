@@ -18,9 +18,11 @@ import torch
 from transferkit.core.errors import ConfigError
 from transferkit.core.fileio import atomic_write_text
 from transferkit.data.images import load_image_rgb
-from transferkit.data.transforms.classify import eval_transform
+from transferkit.data.transforms.classify import decode_sizes, eval_transform
 from transferkit.tasks.common.images import collect_images
 from transferkit.tasks.common.predict import ModelInfo, Runner, torch_runner
+
+TOP_K = 5  # labels kept per image in a run's stored predictions
 
 
 def predict_paths(run, paths: list[str | Path], options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,18 +45,15 @@ def predict_with(
     names = info.class_names
     top_k = min(top_k, len(names))
     transform = eval_transform(info.data_config, info.img_size)
+    _, decode = decode_sizes(info.data_config, info.img_size)  # as the run's evaluation did
     batch_size = info.batch_size(options)
     files = collect_images(paths)
     out: list[dict[str, Any]] = []
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
-        images = torch.stack([transform(load_image_rgb(f)) for f in chunk])
+        images = torch.stack([transform(load_image_rgb(f, decode)) for f in chunk])
         probs = runner(images)["logits"].float().softmax(dim=1)
-        scores, indices = probs.topk(top_k, dim=1)
-        for f, s, i in zip(chunk, scores, indices, strict=True):
-            ranked = [
-                {"label": names[int(j)], "score": float(v)} for v, j in zip(s, i, strict=True)
-            ]
+        for f, ranked in zip(chunk, rank_labels(probs, names, top_k), strict=True):
             out.append(
                 {
                     "path": str(f),
@@ -64,6 +63,35 @@ def predict_with(
                 }
             )
     return out
+
+
+def rank_labels(probs: torch.Tensor, names: list[str], top_k: int) -> list[list[dict[str, Any]]]:
+    """The ``top_k`` (label, score) pairs of each row of ``probs`` (N, C), best first."""
+    scores, indices = probs.topk(min(top_k, len(names)), dim=1)
+    return [
+        [{"label": names[int(j)], "score": float(v)} for v, j in zip(s, i, strict=True)]
+        for s, i in zip(scores.tolist(), indices.tolist(), strict=True)
+    ]
+
+
+def prediction_rows(outputs: torch.Tensor, batch: Any, class_names: list[str]) -> list[dict]:
+    """One row per image of an evaluated batch (``outputs``: logits, ``batch[1]``: true labels):
+    true and predicted label, score, the true label's score and the top 5 (what the run
+    directory's ``predictions/`` keeps, see ``runs.predictions``)."""
+    probs = outputs.detach().float().softmax(dim=1).cpu()
+    target = batch[1].detach().cpu().tolist()
+    rows = []
+    for p, t, ranked in zip(probs, target, rank_labels(probs, class_names, TOP_K), strict=True):
+        rows.append(
+            {
+                "true": class_names[int(t)],
+                "predicted": ranked[0]["label"],
+                "score": ranked[0]["score"],
+                "true_score": float(p[int(t)]),
+                "top_k": ranked,
+            }
+        )
+    return rows
 
 
 def write_predictions(predictions: list[dict[str, Any]], out: str | Path) -> Path:

@@ -22,8 +22,32 @@ def confident_mistakes(run, dataset, limit: int = SHOWN) -> tuple[list[dict], in
     """Wrong predictions on ``dataset`` (a ClassificationDataset), most confident first.
 
     Returns up to ``limit`` dicts (path, true, predicted, confidence, true_probability) and the
-    number of images scored. The images go through :func:`predict_paths`, as in ``predict``.
+    number of images scored. They come from the predictions the run's final evaluation stored
+    (``run.stored_predictions``); a run without them (an older version) has its images go
+    through :func:`predict_paths`, as in ``predict``.
     """
+    stored = getattr(run, "stored_predictions", lambda *a: None)("val", dataset)
+    scored = _from_stored(stored) if stored is not None else _predicted(run, dataset)
+    wrong = [s for s in scored if s["predicted"] != s["true"]]
+    wrong.sort(key=lambda w: -w["confidence"])
+    return wrong[:limit], len(scored)
+
+
+def _from_stored(rows: list[dict]) -> list[dict]:
+    return [
+        {
+            "path": r["file"],
+            "true": r["true"],
+            "predicted": r["predicted"],
+            "confidence": r["score"],
+            "true_probability": r["true_score"],
+        }
+        for r in rows
+    ]
+
+
+def _predicted(run, dataset) -> list[dict]:
+    """Scores of (up to ``MAX_SCORED``, sampled evenly) images of ``dataset`` by the model."""
     samples = list(dataset.samples)
     if len(samples) > MAX_SCORED:
         step = len(samples) / MAX_SCORED
@@ -31,23 +55,19 @@ def confident_mistakes(run, dataset, limit: int = SHOWN) -> tuple[list[dict], in
     names = run.class_names
     options = {"top_k": len(names), "batch_size": BATCH}  # every class, for the true one's score
     preds = predict_paths(run, [path for path, _ in samples], options) if samples else []
-    wrong = []
-    for (path, label), pred in zip(samples, preds, strict=True):
+    out = []
+    for (_, label), pred in zip(samples, preds, strict=True):
         true = names[int(label)]
-        if pred["label"] != true:
-            wrong.append(
-                {
-                    "path": path,
-                    "true": true,
-                    "predicted": pred["label"],
-                    "confidence": pred["score"],
-                    "true_probability": next(
-                        t["score"] for t in pred["top_k"] if t["label"] == true
-                    ),
-                }
-            )
-    wrong.sort(key=lambda w: -w["confidence"])
-    return wrong[:limit], len(samples)
+        out.append(
+            {
+                "path": pred["path"],
+                "true": true,
+                "predicted": pred["label"],
+                "confidence": pred["score"],
+                "true_probability": next(t["score"] for t in pred["top_k"] if t["label"] == true),
+            }
+        )
+    return out
 
 
 def report_sections(run, splits) -> list[Section]:

@@ -14,7 +14,7 @@ from transferkit.core.errors import ConfigError
 from transferkit.data.augment import augment_from_config, classification_train_transform
 from transferkit.data.datasets import DataSplits
 from transferkit.data.datasets.classification import load_classification_data
-from transferkit.data.transforms.classify import eval_transform
+from transferkit.data.transforms.classify import decode_sizes, eval_transform
 from transferkit.tasks.classify.stats import classification_resample
 from transferkit.tasks.common.heads import check_weights
 from transferkit.tasks.common.pooled import DEFAULT_HEAD, HEADS, ClassifierNet, make_head
@@ -149,6 +149,7 @@ class ClassifyTask:
                 augment_from_config(d), data_config, d.img_size
             ),
             eval_transform=eval_transform(data_config, d.img_size),
+            decode_sizes=decode_sizes(data_config, d.img_size),
         )
 
     def collate(self, samples: list[Any]) -> Any:

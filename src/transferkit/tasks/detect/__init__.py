@@ -15,7 +15,7 @@ from transferkit.tasks.detect.predict import (
     write_predictions,
 )
 from transferkit.tasks.detect.report import report_sections
-from transferkit.tasks.detect.task import DetectTask
+from transferkit.tasks.detect.task import DetectTask, prediction_rows
 
 
 class Detect(DetectTask):
@@ -25,6 +25,7 @@ class Detect(DetectTask):
     predict_with = staticmethod(predict_with)
     write_predictions = staticmethod(write_predictions)
     evaluate_predictions = staticmethod(evaluate_predictions)
+    prediction_rows = staticmethod(prediction_rows)
     report_sections = staticmethod(report_sections)
     onnx_spec = staticmethod(onnx_spec)
     demo = DEMO

@@ -15,7 +15,7 @@ from transferkit.tasks.instance.predict import (
     write_predictions,
 )
 from transferkit.tasks.instance.report import report_sections
-from transferkit.tasks.instance.task import InstanceTask
+from transferkit.tasks.instance.task import InstanceTask, prediction_rows
 
 
 class Instance(InstanceTask):
@@ -25,6 +25,7 @@ class Instance(InstanceTask):
     predict_with = staticmethod(predict_with)
     write_predictions = staticmethod(write_predictions)
     evaluate_predictions = staticmethod(evaluate_predictions)
+    prediction_rows = staticmethod(prediction_rows)
     report_sections = staticmethod(report_sections)
     onnx_spec = staticmethod(onnx_spec)
     demo = DEMO

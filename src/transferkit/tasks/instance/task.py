@@ -118,6 +118,15 @@ def instances_to_results(
     return out
 
 
+def prediction_rows(outputs: list[dict], batch: Any, class_names: list[str]) -> list[dict]:
+    """One row per evaluated image: its id and its COCO results entries (``category_id`` is the
+    1-based class index), what a run keeps in ``predictions/`` (``runs.predictions``)."""
+    return [
+        {"image_id": int(t["image_id"]), "results": instances_to_results(p, int(t["image_id"]))}
+        for p, t in zip(outputs, batch[1], strict=True)
+    ]
+
+
 class InstanceMetrics:
     """Ground truth and predictions in original coordinates; COCO ``segm`` and ``bbox`` AP."""
 

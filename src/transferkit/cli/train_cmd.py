@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from transferkit.cli.common import add_number
+from transferkit.cli.train_folds import run_folds
 from transferkit.core import console
 from transferkit.core.config import BN_CHOICES, TASKS, RunConfig
-from transferkit.core.errors import ConfigError
 
 BN_HELP = (
     "BatchNorm statistics: auto (default) = eval with pretrained weights, frozen with random init; "
@@ -260,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
     from transferkit.api import fit
 
     if args.folds is not None or args.refit:
-        return _run_folds(args)
+        return run_folds(args, config_from_args(args))
     if args.resume:  # any other flag is refused: a resumed run keeps its config, but its epochs
         result = fit(out=args.resume, resume=True, **_given(args))
     else:
@@ -290,32 +290,3 @@ def _budget(text: str) -> int | str:
         return int(text)
     except ValueError:
         return text
-
-
-def _run_folds(args: argparse.Namespace) -> int:
-    """``--folds K [--refit]``: the k-fold runs, a table of their scores and where they are."""
-    from transferkit.api import cross_validate
-    from transferkit.cli.common import fmt, fmt_ci, print_table
-
-    if args.folds is None:
-        raise ConfigError("--refit goes with --folds K", hint="e.g. train --folds 5 --refit")
-    if args.resume:
-        raise ConfigError("--folds cannot --resume", hint="run the k-fold again into a new --out")
-    result = cross_validate(
-        config=config_from_args(args), out=args.out, folds=args.folds, refit=args.refit
-    )
-    s = result.summary
-    rows = [
-        [f["fold"], f["val_images"], fmt(f["accuracy"]), fmt(f["macro_f1"])] for f in s["per_fold"]
-    ]
-    mean_sd = [f"{fmt(s['mean'][k])} +- {fmt(s['sd'][k])}" for k in ("accuracy", "macro_f1")]
-    oof = s["out_of_fold"]
-    pooled = [f"{fmt(oof[k])} {fmt_ci(oof['ci'].get(k))}" for k in ("accuracy", "macro_f1")]
-    rows += [["mean +- sd", "", *mean_sd], ["out of fold (95% CI)", s["images"], *pooled]]
-    print_table(
-        f"{args.folds}-fold cross-validation", ["fold", "images", "accuracy", "macro F1"], rows
-    )
-    console.info(f"folds and summary: {result.out_dir} (kfold.json, oof_predictions.csv)")
-    if result.refit is not None:
-        console.info(f"refit on every labelled image: {result.refit.run_dir}")
-    return 0

@@ -18,9 +18,10 @@ from transferkit.core.errors import ConfigError, did_you_mean
 from transferkit.core.fileio import atomic_write_text
 from transferkit.core.options import check_numbers, declared_ranges, number
 from transferkit.core.recipe import (
-    POOLED_TASKS,
     check_augment,
+    check_class_weights,
     check_init,
+    check_workers,
     choice,
     class_list,
     crop_pair,
@@ -34,7 +35,6 @@ PRECISIONS = ("32", "bf16-mixed", "16-mixed", "64")
 BN_MODES = ("eval", "frozen", "train")
 BN_CHOICES = ("auto", *BN_MODES)
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
-CLASS_WEIGHTS = ("auto", "none")  # auto: inverse class frequency of the train split
 
 
 @dataclass(frozen=True)
@@ -255,9 +255,8 @@ def check_option(name: str, value: Any) -> None:
 
 def option_default(name: str) -> Any:
     """The declared default of a number (for the CLI's own defaults)."""
-    return {f.name: f.default for c in (*_SECTIONS.values(), CommandSettings) for f in fields(c)}[
-        name
-    ]
+    sections = (*_SECTIONS.values(), CommandSettings)
+    return {f.name: f.default for c in sections for f in fields(c)}[name]
 
 
 def _check_keys(section: str, values: dict, allowed, source: str) -> None:
@@ -280,37 +279,12 @@ def validate(cfg: RunConfig) -> None:
     choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
     choice("bn", cfg.transfer.bn, BN_CHOICES)
     choice("cache_images", cfg.data.cache_images, ("auto", "ram", "none"))
-    _check_workers(cfg.train.num_workers)
+    check_workers(cfg.train.num_workers)
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)
     check_unlabelled(cfg)
-    _check_class_weights(cfg)
-
-
-def _check_workers(value: Any) -> None:
-    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ConfigError(
-            f"invalid num_workers {value!r}: expected an integer >= 0 or 'auto'",
-            hint="pass e.g. --num-workers 4, or --num-workers auto",
-        )
-
-
-def _check_class_weights(cfg: RunConfig) -> None:
-    """``class_weights`` is auto or none; auto weighs the classification loss only.
-
-    A probe (``--strategy probe``, or ``auto`` choosing it) fits no training loss: it is fitted
-    unweighted and says so (``engine.probe_run``), since ``auto`` decides after this check.
-    """
-    choice("class_weights", cfg.train.class_weights, CLASS_WEIGHTS)
-    if cfg.train.class_weights == "none":
-        return
-    if cfg.task not in POOLED_TASKS:
-        raise ConfigError(
-            f"class_weights {cfg.train.class_weights!r} is implemented for classification only, "
-            f"not task {cfg.task!r}",
-            hint="drop --class-weights (or pass --class-weights none) for this task",
-        )
+    check_class_weights(cfg)
 
 
 def resolved_bn(cfg: RunConfig) -> str:

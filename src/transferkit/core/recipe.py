@@ -16,6 +16,7 @@ AUGMENTS = ("none", "light", "default", "strong", "auto")  # the presets of data
 # Tasks whose model is a head on the backbone's pooled embedding: the linear probe, LP-FT, the
 # classification augmentation and class weights apply to them.
 POOLED_TASKS = ("classify", "multilabel")
+CLASS_WEIGHTS = ("auto", "none")  # auto: inverse class frequency of the train split
 
 
 def choice(name: str, value: Any, options) -> None:
@@ -86,3 +87,29 @@ def class_list(value: Any) -> list[str]:
             hint="pass e.g. --classes cat,dog,outdoor",
         )
     return names
+
+
+def check_workers(value: Any) -> None:
+    """``num_workers`` is a whole number >= 0 or ``auto`` (from the machine)."""
+    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigError(
+            f"invalid num_workers {value!r}: expected an integer >= 0 or 'auto'",
+            hint="pass e.g. --num-workers 4, or --num-workers auto",
+        )
+
+
+def check_class_weights(cfg) -> None:
+    """``class_weights`` is auto or none; auto weighs the classification loss only.
+
+    A probe (``--strategy probe``, or ``auto`` choosing it) fits no training loss: it is fitted
+    unweighted and says so (``engine.probe_run``), since ``auto`` decides after this check.
+    """
+    choice("class_weights", cfg.train.class_weights, CLASS_WEIGHTS)
+    if cfg.train.class_weights == "none":
+        return
+    if cfg.task not in POOLED_TASKS:
+        raise ConfigError(
+            f"class_weights {cfg.train.class_weights!r} is implemented for classification only, "
+            f"not task {cfg.task!r}",
+            hint="drop --class-weights (or pass --class-weights none) for this task",
+        )

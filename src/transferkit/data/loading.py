@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.data.images import load_image_rgb
 
@@ -167,3 +168,19 @@ def cache_images(datasets: list[Dataset | None], mode: str, log: Callable[[str],
             return
         log(f"image cache: {len(dataset)} decoded images in memory ({held >> 20} MiB)")
         budget = None if budget is None else budget - held
+
+
+def training_loaders(
+    cfg: RunConfig, collate: Callable | None, splits, info: Callable[[str], None]
+) -> tuple[DataLoader, DataLoader]:
+    """Train (shuffled) and val loaders of a run: workers from the machine, images cached when
+    asked (``--cache-images``), the same batches either way."""
+    cache_images([splits.train, splits.val], cfg.data.cache_images, info)
+    workers = resolve_workers(cfg.train.num_workers)
+    size = cfg.train.batch_size
+    kw = {"batch_size": size, "num_workers": workers, "collate_fn": collate}
+    # A last batch of one image breaks BatchNorm in train mode (a head's or a decoder's): drop it
+    # then, and only then; the image is drawn into another batch next epoch.
+    single = len(splits.train) % size == 1 and len(splits.train) > 1
+    train = make_loader(splits.train, shuffle=True, drop_last=single, **kw)
+    return train, make_loader(splits.val, shuffle=False, **kw)

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from torch.utils.data import DataLoader
-
 from transferkit.core import console
 from transferkit.core.config import RunConfig, resolved_bn
-from transferkit.data.loading import cache_images, make_loader, release_workers, resolve_workers
+from transferkit.data.loading import release_workers, training_loaders
 from transferkit.engine.evaluation import check_replicas_agree, final_metrics, run_evaluation
 from transferkit.engine.optim import build_optimizer, set_lr_at_step, warmup_cosine
 from transferkit.engine.prepare import Prepared, prepare
@@ -165,7 +163,7 @@ def _setup(
     if fabric.is_global_zero:
         record.check_space(model)
         record.begin(cfg, splits, prep.backbone, plan.to_dict())
-    train_loader, val_loader = _loaders(cfg, task, splits, log)
+    train_loader, val_loader = training_loaders(cfg, task.collate, splits, log.info)
     optimizer = build_optimizer(model, plan, t)
     total_steps = t.epochs * len(train_loader)
     warmup = min(int(t.warmup_epochs * len(train_loader)), max(0, total_steps - 1))
@@ -178,21 +176,6 @@ def _setup(
         fabric, cfg, task, splits, model, wrapped, strategy, plan, optimizer, scheduler,
         train_loader, val_loader, record, log, prep.backbone.data_config,
     )  # fmt: skip
-
-
-def _loaders(cfg: RunConfig, task, splits, log: RunLog) -> tuple[DataLoader, DataLoader]:
-    """Train (shuffled) and val loaders: workers from the machine, images cached when asked,
-    the same batches either way (``data.loading``)."""
-    cache_images([splits.train, splits.val], cfg.data.cache_images, log.info)
-    workers = resolve_workers(cfg.train.num_workers)
-    size = cfg.train.batch_size
-    kw = {"batch_size": size, "num_workers": workers, "collate_fn": task.collate}
-    # A last batch of one image breaks BatchNorm in train mode (a head's or a decoder's): drop it
-    # then, and only then; the image is drawn into another batch next epoch.
-    single = len(splits.train) % size == 1 and len(splits.train) > 1
-    return make_loader(splits.train, shuffle=True, drop_last=single, **kw), make_loader(
-        splits.val, shuffle=False, **kw
-    )
 
 
 def _resume(s: _Session) -> int:

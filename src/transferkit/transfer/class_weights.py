@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from transferkit.core.config import CLASS_WEIGHTS as CLASS_WEIGHT_MODES
 from transferkit.core.errors import ConfigError, DatasetError, did_you_mean
+from transferkit.core.recipe import CLASS_WEIGHTS as CLASS_WEIGHT_MODES
 
 
 def check_class_weight_mode(mode: str) -> str:

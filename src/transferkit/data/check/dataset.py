@@ -1,8 +1,7 @@
 """``data check``: read a data set as training would and list every problem found.
 
-The task's own readers list the data set (classification folders / CSV; COCO, VOC, YOLO boxes;
-semantic mask layouts), with bad items recorded instead of stopping at the first one. Then every
-image file is decoded once and hashed, which finds:
+The task's own readers list the data set (classification folders / CSV; COCO, VOC, YOLO, LabelMe;
+mask layouts), bad items recorded, not stopping at the first. Each image is decoded once and hashed:
 
 * corrupt or truncated images (errors: training would stop, or skip them);
 * exact duplicates by content hash: across splits they leak evaluation data into training
@@ -13,8 +12,8 @@ image file is decoded once and hashed, which finds:
 * bad annotations (boxes outside the image, unknown categories, mask values beyond the class
   count …), each with its file and line or id.
 
-The summary counts images per class and split, image sizes, file formats and colour modes.
-Errors are what would stop training or make its numbers wrong; warnings are worth a look.
+The summary counts images per class and split, image sizes, file formats and colour modes. Errors
+would stop training or make its numbers wrong; warnings are worth a look.
 """
 
 from __future__ import annotations

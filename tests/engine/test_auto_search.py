@@ -44,7 +44,7 @@ def data(tmp_path):
 @pytest.fixture
 def weak_probe(monkeypatch):
     """The probe scores 0 on val: fine-tuning wins (trials and final run train for real)."""
-    monkeypatch.setattr(ProbeOutcome, "val_accuracy", lambda self: 0.0)
+    monkeypatch.setattr(ProbeOutcome, "val_score", lambda self: 0.0)
 
 
 def _cfg(data, **settings):
@@ -157,8 +157,9 @@ def test_every_trial_starts_from_the_pretrained_backbone(data, tmp_path, zoo):
 
 class _Probe:
     feature_seconds, fit_seconds = 1.5, 0.25
+    multilabel = False
 
-    def val_accuracy(self):
+    def val_score(self):
         return 0.4
 
 
@@ -206,7 +207,7 @@ def test_an_auto_run_builds_the_backbone_and_reads_the_data_once(
     from transferkit.tasks import get_task
 
     if weak:
-        monkeypatch.setattr(ProbeOutcome, "val_accuracy", lambda self: 0.0)
+        monkeypatch.setattr(ProbeOutcome, "val_score", lambda self: 0.0)
     calls = {"create_backbone": 0, "load_data": 0}
     create, task = transferkit.zoo.create_backbone, get_task("classify")
     load = task.load_data

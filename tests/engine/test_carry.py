@@ -151,4 +151,4 @@ def test_bad_carry_input_is_one_line_and_a_hint(source, capsys, tmp_path):
     )
     (edited / "config.yaml").write_text(cfg)
     code, err = _error(capsys, ["train", "--data", data, "--backbone", f"run:{edited}"])
-    assert code == 2 and len(err) == 2 and "does not fit the backbone" in err[0]
+    assert code == 2 and len(err) == 2 and "another architecture" in err[1]

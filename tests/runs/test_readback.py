@@ -76,7 +76,9 @@ def test_a_pickle_in_place_of_best_safetensors(capsys, run, tmp_path):
     best = run / "checkpoints" / "best.safetensors"
     marker = tmp_path / "code-ran"
     best.write_bytes(pickle.dumps({"w": Planted(marker)}))
-    _refused(capsys, _evaluate(run), f"{best} is damaged: not a safetensors file")
+    # evaluate first checks the checkpoint against the sha256 recorded beside it (its stored
+    # predictions are only good for that checkpoint): the file is refused before it is opened
+    _refused(capsys, _evaluate(run), f"{best} has changed since the run wrote it")
     assert not marker.exists()
 
 

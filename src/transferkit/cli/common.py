@@ -22,8 +22,8 @@ def add_number(p: argparse.ArgumentParser, flag: str, help: str | None = None, *
     declared = RANGES[dest]
     bounds = str(declared) if str(declared)[0] in "[(" else f"({declared})"  # [0, 1) or (> 0)
     text = f"{help} {bounds}" if help else bounds
-    p.add_argument(flag, dest=dest, type=declared.kind, help=text, **kwargs)
-
+    kind = declared.parse if declared.words else declared.kind
+    p.add_argument(flag, dest=dest, type=kind, help=text, **kwargs)
 
 
 def print_table(

@@ -87,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
         task=args.task,
         **{k: getattr(args, k) for k in SETTINGS},
     )
-    # accuracy, macro_f1 (multilabel: map_macro, f1_macro)
-    first, second = list(rows[0])[2:6:3] if rows else ("accuracy", "macro_f1")
+    if not rows:
+        print("no runs to compare")
+        return 0
+    first, second = list(rows[0])[2:6:3]  # accuracy, macro_f1 (multilabel: map_macro, f1_macro)
     table = [
         [
             r["strategy"],

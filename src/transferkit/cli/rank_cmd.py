@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="folder for rank.json (default ./rank-<time>)")
     p.add_argument("--cache-dir", dest="cache_dir", help="feature cache folder")
     add_number(p, "--batch-size", default=option_default("batch_size"))
-    add_number(p, "--num-workers", default=option_default("num_workers"))
+    add_number(p, "--num-workers", default=0)
     p.add_argument("--format", default="auto", help="auto, folder or csv")
     p.add_argument("--on-bad-image", dest="on_bad_image", choices=["fail", "skip"], default="fail")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -131,12 +131,7 @@ def _add_hardware(p: argparse.ArgumentParser) -> None:
     add_number(p, "--num-nodes", help="machines (torchrun / SLURM)")
     p.add_argument("--accelerator", choices=["auto", "cpu", "gpu", "cuda", "mps"])
     p.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    p.add_argument(
-        "--num-workers",
-        dest="num_workers",
-        type=_workers,
-        help="data loader processes: a number, or auto (from the machine; the default)",
-    )
+    add_number(p, "--num-workers", help="data loader processes, or auto (from the machine)")
     p.add_argument(
         "--cache-images",
         dest="cache_images",
@@ -273,14 +268,6 @@ def _given(args: argparse.Namespace) -> dict:
     """The settings flags given on the command line (``--config`` counts as one)."""
     given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     return {**given, "config": args.config} if args.config else given
-
-
-def _workers(text: str) -> int | str:
-    """``--num-workers``: a whole number, or auto (anything else is checked by the config)."""
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _budget(text: str) -> int | str:

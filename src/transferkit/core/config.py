@@ -21,7 +21,6 @@ from transferkit.core.recipe import (
     check_augment,
     check_class_weights,
     check_init,
-    check_workers,
     choice,
     class_list,
     crop_pair,
@@ -123,7 +122,8 @@ class TrainSettings:
     num_nodes: int = number(1, int, ge=1)
     accelerator: str = "auto"
     precision: str = "32"
-    num_workers: int | str = "auto"  # loader processes; auto: from the machine (data.loading)
+    # loader processes; auto: from the machine (data.loading)
+    num_workers: int | str = number("auto", int, ge=0, words=("auto",), example="4")
     quiet: bool = False
 
     def __post_init__(self):
@@ -279,7 +279,6 @@ def validate(cfg: RunConfig) -> None:
     choice("on_bad_image", cfg.data.on_bad_image, ("fail", "skip"))
     choice("bn", cfg.transfer.bn, BN_CHOICES)
     choice("cache_images", cfg.data.cache_images, ("auto", "ram", "none"))
-    check_workers(cfg.train.num_workers)
     check_init(cfg)
     check_budget(cfg.transfer.budget)
     check_augment(cfg)

@@ -29,6 +29,7 @@ class Range:
     optional: bool = False
     what: str = ""  # "a probability", "an angle in degrees" … (default: a number / an integer)
     example: str = ""  # a good value, shown in the hint
+    words: tuple[str, ...] = ()  # text values accepted besides numbers ("auto")
 
     def __str__(self) -> str:
         """The range as ``--help`` prints it: ``> 0``, ``>= 1``, ``[0, 1)``."""
@@ -45,12 +46,19 @@ class Range:
         """``an integer >= 1``, ``a probability in [0, 1]``, ``a number > 0``."""
         what = self.what or ("an integer" if self.kind is int else "a number")
         bounds = str(self)
-        return f"{what} in {bounds}" if bounds.startswith(("[", "(")) else f"{what} {bounds}"
+        text = f"{what} in {bounds}" if bounds.startswith(("[", "(")) else f"{what} {bounds}"
+        return text + "".join(f" or {w!r}" for w in self.words)
+
+    def parse(self, text: str) -> Any:
+        """A command-line value: one of ``words`` as it is, else a number of ``kind``."""
+        return text if text in self.words else self.kind(text)
 
     def why_not(self, value: Any) -> str | None:
         """Why ``value`` is refused (None: it is accepted)."""
         if value is None:
             return None if self.optional else "a value is required"
+        if isinstance(value, str) and value in self.words:
+            return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected {self.describe()}, got {type(value).__name__}"
         if self.kind is int and not isinstance(value, int):
@@ -87,6 +95,7 @@ def number(
     optional: bool = False,
     what: str = "",
     example: str = "",
+    words: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field holding a number of ``kind`` within the given bounds (``ge`` = >=, …)."""
     declared = Range(
@@ -98,6 +107,7 @@ def number(
         optional=optional or default is None,
         what=what,
         example=example,
+        words=words,
     )
     return field(default=default, metadata={"range": declared})
 

@@ -89,15 +89,6 @@ def class_list(value: Any) -> list[str]:
     return names
 
 
-def check_workers(value: Any) -> None:
-    """``num_workers`` is a whole number >= 0 or ``auto`` (from the machine)."""
-    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ConfigError(
-            f"invalid num_workers {value!r}: expected an integer >= 0 or 'auto'",
-            hint="pass e.g. --num-workers 4, or --num-workers auto",
-        )
-
-
 def check_class_weights(cfg) -> None:
     """``class_weights`` is auto or none; auto weighs the classification loss only.
 

@@ -22,6 +22,7 @@ from transferkit.core.config import RunConfig
 from transferkit.core.errors import ConfigError
 from transferkit.core.unlabelled_opts import resolved_semi
 from transferkit.data.datasets.classification import ClassificationDataset
+from transferkit.data.loading import resolve_workers
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.data.unlabelled import UnlabelledImages, list_unlabelled, read_unlabelled
 from transferkit.engine import loop
@@ -61,7 +62,9 @@ def run_semi(cfg: RunConfig, out: Path, cache_dir: str | Path | None = None) -> 
     if cfg.transfer.adapt == "bn":
         check_batchnorm(backbone, cfg.model.backbone)
     held = [p for d in (splits.val, splits.test) if d is not None for p, _ in d.samples]
-    images = read_unlabelled(cfg.data.unlabelled, held, cfg.train.num_workers or None)
+    images = read_unlabelled(
+        cfg.data.unlabelled, held, resolve_workers(cfg.train.num_workers) or None
+    )
     console.info(_images_line(images))
     transform = eval_transform(backbone.data_config, cfg.data.img_size)
     device = probe_device(cfg.train.accelerator)
@@ -88,7 +91,7 @@ def _self_train(cfg, prepared: Prepared, cache, labelled: ProbeOutcome, images):
         images.paths,
         eval_transform(backbone.data_config, cfg.data.img_size),
         batch_size=cfg.train.batch_size,
-        num_workers=cfg.train.num_workers,
+        num_workers=resolve_workers(cfg.train.num_workers),
         device=probe_device(cfg.train.accelerator),
         progress=not cfg.train.quiet,
     )

@@ -17,6 +17,7 @@ import json
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,38 @@ def _holder_text(fd: int) -> str:
         return "another process"
 
 
+def _after_dead_holder(fd: int, wait: float = 20.0) -> bool:
+    """Take the lock once a killed holder's children let go of it; False if the holder lives.
+
+    ``flock`` is shared with forked children: the data loader's worker processes of a run killed
+    with ``kill -9`` hold its lock until they notice their parent is gone (a few seconds).
+    """
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        who = json.loads(os.read(fd, 4096).decode("utf-8"))
+        pid, host = int(who["pid"]), who["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if fcntl is None or host != socket.gethostname() or _alive(pid):
+        return False
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        if _try_lock(fd):
+            return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def _busy(path: Path, holder: str) -> RunDirError:
     return RunDirError(
         f"{path} is in use: {holder} is writing it",
@@ -107,7 +140,7 @@ class RunLock:
             fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
             raise unwritable(self.path, e) from None
-        if not _try_lock(fd):
+        if not _try_lock(fd) and not _after_dead_holder(fd):
             holder = _holder_text(fd)
             os.close(fd)
             raise _busy(self.path, holder)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from transferkit.core.fileio import atomic_write_text, read_json, write_json
+from transferkit.runs import readback
 
 FOLDER = "predictions"
 INDEX = "index.json"
@@ -63,9 +64,16 @@ def fingerprint(dataset) -> str | None:
 
 
 def checkpoint_sha256(run_dir: str | Path) -> str | None:
-    """The sha256 of the best checkpoint's weights, as its metadata records it."""
+    """The sha256 of the best checkpoint's weights, checked against the file itself: stored
+    predictions never stand in for a checkpoint that was swapped or damaged (that raises,
+    naming the file, as loading it would)."""
     meta = Path(run_dir) / "checkpoints" / "best.json"
-    return read_json(meta).get("sha256") if meta.is_file() else None
+    if not meta.is_file():
+        return None
+    record = readback.read_json_file(meta)
+    readback.require(isinstance(record, dict), meta, "not a JSON object")
+    readback.check_sha256(meta.with_suffix(".safetensors"), meta, record)
+    return record["sha256"]
 
 
 def write_split(run_dir: str | Path, split: str, dataset, rows: list[dict[str, Any]]) -> Path:

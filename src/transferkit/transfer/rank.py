@@ -28,6 +28,7 @@ from transferkit.core.errors import (
 from transferkit.core.fileio import write_json
 from transferkit.data.datasets.classification import load_classification_data
 from transferkit.data.datasets.multilabel import load_multilabel_data
+from transferkit.data.loading import resolve_workers
 from transferkit.data.transforms.classify import eval_transform
 from transferkit.transfer.features import FeatureCache
 from transferkit.transfer.scores import NEEDS_SOURCE_HEAD, check_metric, compute_score
@@ -170,6 +171,7 @@ def rank(
         check_option(name, value)
     for name, value in (("num_workers", num_workers), ("seed", seed)):
         check_option(name, value)
+    num_workers = resolve_workers(num_workers)
     names = parse_backbones(backbones)
     cache = FeatureCache(cache_dir)
     paths, labels, class_names = load_labelled(

@@ -184,6 +184,13 @@ def read_csv(path: Path) -> Listing:
                 )
             first_line[image] = where
             listing.entries.append(Entry(image, label, split, where))
+    check_csv_rows(path, missing, len(listing.entries))
+    return listing
+
+
+def check_csv_rows(path: Path, missing: list[str], rows: int) -> None:
+    """Raise DatasetError when image paths of the CSV ``path`` are ``missing`` ("line N: rel"
+    each) or it has no rows: the checks every CSV layout makes after reading."""
     if missing:
         raise DatasetError(
             f"{len(missing)} image path(s) in {path} do not exist, e.g. "
@@ -191,9 +198,8 @@ def read_csv(path: Path) -> Listing:
             + f" (paths are relative to {path.parent})",
             hint="fix the paths in the CSV, or move it next to the images",
         )
-    if not listing.entries:
+    if not rows:
         raise DatasetError(f"{path} has a header but no rows", hint="add one line per image")
-    return listing
 
 
 def _scan_classes(folder: Path, split: str | None, listing: Listing) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from transferkit.core.errors import DatasetError, did_you_mean
 from transferkit.data.formats import Format
+from transferkit.data.formats.class_folder import check_csv_rows
 from transferkit.data.labels import SPLIT_ALIASES, LabelEntry, LabelListing, split_labels
 
-_SHOWN = 5
 _HINT = "the first line names the columns: path,labels[,split] or path,<class>,<class>...[,split]"
 
 
@@ -84,15 +84,7 @@ def list_labels(path: Path) -> LabelListing:
         if not image.is_file():
             missing.append(f"{where}: {rel}")
         listing.entries.append(LabelEntry(image, labels, split, where))
-    if missing:
-        raise DatasetError(
-            f"{len(missing)} image path(s) in {path} do not exist, e.g. "
-            + "; ".join(missing[:_SHOWN])
-            + f" (paths are relative to {path.parent})",
-            hint="fix the paths in the CSV, or move it next to the images",
-        )
-    if not listing.entries:
-        raise DatasetError(f"{path} has a header but no rows", hint="add one line per image")
+    check_csv_rows(path, missing, len(listing.entries))
     _refuse_repeats(listing)
     return listing
 

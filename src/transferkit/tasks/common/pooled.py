@@ -14,7 +14,9 @@ import torch
 from torch import nn
 
 from transferkit.core.config import ModelSettings
+from transferkit.data.transforms.classify import resolve_size
 from transferkit.tasks.common.heads import choose_head
+from transferkit.tasks.common.onnx import OnnxSpec, Tolerance, image_input
 from transferkit.zoo.backbone import Backbone
 
 HEADS = ("linear", "mlp")
@@ -77,3 +79,39 @@ def pooled_preprocessing(data_config, size: tuple[int, int]) -> dict[str, Any]:
             "HWC -> CHW, add the batch axis",
         ],
     }
+
+
+def pooled_onnx_spec(run, dynamic_batch: bool, meaning: str, **described: Any) -> OnnxSpec:
+    """Images (N, 3, H, W) normalised as in training -> logits (N, classes): the export of a
+    pooled-feature classifier; ``meaning`` says what the logits are, ``described`` adds to the
+    sidecar's description (a decision rule)."""
+    h, w = resolve_size(run.data_config, run.config.data.img_size)
+    gen = torch.Generator().manual_seed(0)
+    example = (torch.randn(2 if dynamic_batch else 1, 3, h, w, generator=gen),)
+    checks = [example]
+    if dynamic_batch:  # a batch size other than the traced one
+        checks.append((torch.randn(3, 3, h, w, generator=gen),))
+    batch = "batch" if dynamic_batch else 1
+    axes = {"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else {}
+    return OnnxSpec(
+        module=run.model,
+        example=example,
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes=axes,
+        checks=checks,
+        tolerances={"logits": Tolerance(atol=1e-4, rtol=1e-3)},
+        description={
+            "inputs": [image_input("input", [batch, 3, h, w])],
+            "outputs": [
+                {
+                    "name": "logits",
+                    "shape": [batch, len(run.class_names)],
+                    "dtype": "float32",
+                    "meaning": meaning,
+                }
+            ],
+            **described,
+            "preprocessing": pooled_preprocessing(run.data_config, (h, w)),
+        },
+    )
